@@ -1,0 +1,25 @@
+/* mkv.h -- conventions shared by every cmkv module.
+ *
+ * Errors: library-like functions return MKV_OK (0) or MKV_ERR (-1) and,
+ * on failure, write one human sentence into a caller-owned buffer of
+ * MKV_ERRLEN bytes (the Redis anet habit). They never print; the caller
+ * decides whether to log, retry or answer 5xx. */
+#ifndef MKV_H
+#define MKV_H
+
+#include <stddef.h>
+
+#define MKV_OK 0
+#define MKV_ERR -1
+#define MKV_ERRLEN 256
+
+#define MKV_VERSION "0.1.0"
+
+/* Longest key accepted, in bytes after percent-decoding (S3's limit). */
+#define MKV_KEY_MAX 1024
+
+/* mkv_seterr -- format a message into err (which may be NULL). */
+void mkv_seterr(char *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,39 @@
+/* record.h -- the value stored in the index for each key.
+ *
+ * On disk (GDBM value, no trailing NUL), minikeyvalue's layout:
+ *     ["DELETED"] ["HASH" 32 lowercase hex digits] VOLUME ["," VOLUME]...
+ * A pymkv record is one bare VOLUME, so pymkv index files are valid.
+ * A VOLUME is 1..RECORD_VOLUME_MAX bytes of printable ASCII other than
+ * space and ','. Every record read back from disk is checked against
+ * this before use. */
+#ifndef MKV_RECORD_H
+#define MKV_RECORD_H
+
+#include <stddef.h>
+
+#include "mkv.h"
+
+#define RECORD_MAX_VOLUMES 16
+#define RECORD_VOLUME_MAX 255
+#define RECORD_MAX (7 + 4 + 32 + RECORD_MAX_VOLUMES * (RECORD_VOLUME_MAX + 1))
+
+struct record {
+    int deleted;                  /* "DELETED" prefix present */
+    char hash[33];                /* md5 hex of the value, or "" */
+    int nvolumes;                 /* 1..RECORD_MAX_VOLUMES */
+    const char *volumes[RECORD_MAX_VOLUMES]; /* each points into buf */
+    char buf[RECORD_MAX];         /* NUL-separated volume strings */
+};
+
+/* record_decode -- parse data[0..len) into r. MKV_ERR (err set) when the
+ * bytes are not a valid record. */
+int record_decode(const char *data, size_t len, struct record *r, char *err);
+
+/* record_encode -- write r's on-disk form into out (RECORD_MAX bytes, not
+ * NUL-terminated). Returns the length, or MKV_ERR if r is invalid. */
+int record_encode(const struct record *r, char *out, char *err);
+
+/* record_volume_ok -- non-zero if s (NUL-terminated) is a valid VOLUME. */
+int record_volume_ok(const char *s);
+
+#endif

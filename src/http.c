@@ -1,0 +1,218 @@
+/* http.c -- libmicrohttpd set-up, request routing, and GET/HEAD. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "key.h"
+#include "log.h"
+#include "pending.h"
+#include "placement.h"
+#include "store.h"
+
+char *const *http_volumes;
+int http_nvolumes;
+
+static struct MHD_Daemon *http_daemon;
+
+/* Statuses we answer with an empty body; each response is made once. */
+static const unsigned http_statuses[] = {
+    201, 204, 400, 404, 405, 409, 411, 413, 414, 500, 502, 503, 504,
+};
+#define NSTATUS (sizeof(http_statuses) / sizeof(http_statuses[0]))
+static struct MHD_Response *http_prepared[NSTATUS];
+
+/* GET and HEAD carry no state across calls; this marks "headers seen". */
+static enum req_kind http_get_marker = REQ_GET;
+
+/* log_request -- one line per request with -v; the URL is shown with
+ * control and non-ASCII bytes replaced, and cut short. */
+static void log_request(const char *method, const char *url, unsigned status) {
+    char safe[201];
+    size_t i;
+
+    if (!log_verbose) return;
+    for (i = 0; url[i] && i < sizeof(safe) - 1; i++)
+        safe[i] = (url[i] < 0x20 || url[i] >= 0x7f) ? '?' : url[i];
+    safe[i] = '\0';
+    log_msg("%s %s%s %u", method, safe, url[i] ? "..." : "", status);
+}
+
+enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,
+                             const char *url, unsigned status) {
+    for (size_t i = 0; i < NSTATUS; i++) {
+        if (http_statuses[i] == status) {
+            log_request(method, url, status);
+            return MHD_queue_response(c, status, http_prepared[i]);
+        }
+    }
+    log_msg("BUG: no prepared response for status %u", status);
+    return MHD_NO;
+}
+
+int http_key(struct MHD_Connection *c, const char *method, const char *url,
+             char *key, size_t *keylen, enum MHD_Result *ret) {
+    enum key_status st = key_decode(url, strlen(url), key, keylen);
+
+    if (st == KEY_OK) return 1;
+    log_msg("%s: refused: %s", method, key_status_text(st));
+    *ret = http_respond(c, method, url, st == KEY_TOO_LONG ? 414 : 400);
+    return 0;
+}
+
+/* redirect -- GET/HEAD of a key: 302 to its volume, 404 when absent. */
+static enum MHD_Result redirect(struct MHD_Connection *c, const char *method,
+                                const char *url) {
+    char key[MKV_KEY_MAX], path[PLACEMENT_PATH_MAX];
+    char location[8 + RECORD_VOLUME_MAX + PLACEMENT_PATH_MAX];
+    char err[MKV_ERRLEN];
+    struct record rec;
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    size_t keylen;
+    int found;
+
+    if (!http_key(c, method, url, key, &keylen, &ret)) return ret;
+    found = store_get(key, keylen, &rec, err);
+    if (found < 0) {
+        log_msg("%s %s: %s", method, url, err);
+        return http_respond(c, method, url, 500);
+    }
+    if (found == 0 || rec.deleted) return http_respond(c, method, url, 404);
+    if (placement_path(key, keylen, path, err) < 0) {
+        log_msg("%s %s: %s", method, url, err);
+        return http_respond(c, method, url, 500);
+    }
+    snprintf(location, sizeof(location), "http://%s%s", rec.volumes[0], path);
+    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (r == NULL || MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
+                                             location) != MHD_YES) {
+        if (r) MHD_destroy_response(r);
+        return MHD_NO;
+    }
+    log_request(method, url, 302);
+    ret = MHD_queue_response(c, MHD_HTTP_FOUND, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
+    (void)cls;
+    (void)version;
+    if (*con_cls == NULL) {
+        if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+            strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) {
+            /* Answer on the next call: queuing a response before MHD has
+             * read the whole request makes it close the connection. */
+            *con_cls = &http_get_marker;
+            return MHD_YES;
+        }
+        if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0)
+            return put_handle(c, url, upload_data, upload_data_size, con_cls);
+        if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+            return delete_handle(c, url, upload_data, upload_data_size, con_cls);
+        return http_respond(c, method, url, 405);
+    }
+    switch (*(enum req_kind *)*con_cls) {
+    case REQ_GET:
+        if (*upload_data_size != 0) { /* a GET with a body: ignore it */
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return redirect(c, method, url);
+    case REQ_PUT:
+        return put_handle(c, url, upload_data, upload_data_size, con_cls);
+    case REQ_DELETE:
+        return delete_handle(c, url, upload_data, upload_data_size, con_cls);
+    }
+    return MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)c;
+    if (*con_cls == NULL) return;
+    switch (*(enum req_kind *)*con_cls) {
+    case REQ_GET: break;
+    case REQ_PUT: put_completed(*con_cls, toe); break;
+    case REQ_DELETE: delete_completed(*con_cls, toe); break;
+    }
+    *con_cls = NULL;
+}
+
+/* no_unescape -- keep the path as sent; key_decode does it strictly so a
+ * %00 cannot silently cut a key short. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+__attribute__((format(printf, 2, 0)))
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    char line[512];
+    size_t n;
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
+    log_msg("http: %s", line);
+}
+
+static struct MHD_Daemon *start(const struct http_config *cfg, unsigned flags) {
+    return MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+        MHD_OPTION_END);
+}
+
+static int have_ipv6(void) {
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+}
+
+int http_start(const struct http_config *cfg, char *err) {
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+    http_volumes = cfg->volumes;
+    http_nvolumes = cfg->nvolumes;
+    for (size_t i = 0; i < NSTATUS; i++) {
+        http_prepared[i] =
+            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (http_prepared[i] == NULL) {
+            mkv_seterr(err, "out of memory");
+            return MKV_ERR;
+        }
+        if (http_statuses[i] == 405)
+            MHD_add_response_header(http_prepared[i], MHD_HTTP_HEADER_ALLOW,
+                                    "GET, HEAD, PUT, DELETE");
+    }
+    /* Both IPv4 and IPv6 where the host has IPv6, else IPv4 alone. */
+    http_daemon = start(cfg, have_ipv6() ? flags | MHD_USE_DUAL_STACK : flags);
+    if (http_daemon == NULL) {
+        mkv_seterr(err, "cannot serve HTTP on port %d (in use?)", cfg->port);
+        return MKV_ERR;
+    }
+    return MKV_OK;
+}
+
+void http_stop(void) {
+    if (http_daemon) MHD_stop_daemon(http_daemon);
+    http_daemon = NULL;
+    for (size_t i = 0; i < NSTATUS; i++) {
+        if (http_prepared[i]) MHD_destroy_response(http_prepared[i]);
+        http_prepared[i] = NULL;
+    }
+}

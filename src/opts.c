@@ -1,0 +1,148 @@
+/* opts.c -- parse and check mkv-index's arguments. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opts.h"
+#include "record.h"
+
+const char *opts_usage(void) {
+    return "usage: mkv-index [--port 3000] [--index /tmp/indexdb] [-v]\n"
+           "                 [--threads N] [--workers N]\n"
+           "                 [--connect-timeout MS] [--voltimeout MS]\n"
+           "                 VOLUME...\n"
+           "  VOLUME is host:port of a volume server (mkv-volume); several\n"
+           "  may also be given comma-separated.\n";
+}
+
+/* parse_long -- a decimal in [lo, hi], nothing else. */
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    long v;
+    if (*s < '0' || *s > '9') return MKV_ERR;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return MKV_ERR;
+    *out = v;
+    return MKV_OK;
+}
+
+/* volume_ok -- "host:port": a valid record volume with no '/', a host,
+ * and a decimal port after the last ':'. */
+static int volume_ok(const char *v) {
+    const char *colon = strrchr(v, ':');
+    long port;
+    return record_volume_ok(v) && strchr(v, '/') == NULL && colon != NULL &&
+           colon != v && parse_long(colon + 1, 1, 65535, &port) == MKV_OK;
+}
+
+static int add_volume(struct opts *o, char *v, char *err) {
+    if (!volume_ok(v)) {
+        mkv_seterr(err, "bad volume '%s': expected host:port", v);
+        return MKV_ERR;
+    }
+    for (int i = 0; i < o->nvolumes; i++) {
+        if (strcmp(o->volumes[i], v) == 0) {
+            mkv_seterr(err, "volume '%s' given twice", v);
+            return MKV_ERR;
+        }
+    }
+    if (o->nvolumes == OPTS_MAX_VOLUMES) {
+        mkv_seterr(err, "at most %d volumes", OPTS_MAX_VOLUMES);
+        return MKV_ERR;
+    }
+    o->volumes[o->nvolumes++] = v;
+    return MKV_OK;
+}
+
+int opts_parse(struct opts *o, int argc, char **argv, char *err) {
+    static const struct option longopts[] = {
+        {"port", required_argument, NULL, 'p'},
+        {"index", required_argument, NULL, 'i'},
+        {"threads", required_argument, NULL, 't'},
+        {"workers", required_argument, NULL, 'w'},
+        {"connect-timeout", required_argument, NULL, 'c'},
+        {"voltimeout", required_argument, NULL, 'T'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    size_t used = 0;
+    long v;
+    int c, li;
+
+    memset(o, 0, sizeof(*o));
+    o->port = 3000;
+    o->index = "/tmp/indexdb";
+    o->threads = 2;
+    o->workers = 64;
+    o->connect_timeout_ms = 1000;
+    o->voltimeout_ms = 10000;
+
+    optind = 0; /* 0, not 1: glibc then forgets any earlier argv */
+    opterr = 0;
+    while ((li = -1, c = getopt_long(argc, argv, "vh", longopts, &li)) != -1) {
+        switch (c) {
+        case 'p':
+            if (parse_long(optarg, 1, 65535, &v)) goto bad;
+            o->port = (int)v;
+            break;
+        case 'i':
+            if (*optarg == '\0') goto bad;
+            o->index = optarg;
+            break;
+        case 't':
+            if (parse_long(optarg, 1, 64, &v)) goto bad;
+            o->threads = (int)v;
+            break;
+        case 'w':
+            if (parse_long(optarg, 1, 4096, &v)) goto bad;
+            o->workers = (int)v;
+            break;
+        case 'c':
+            if (parse_long(optarg, 1, 600000, &v)) goto bad;
+            o->connect_timeout_ms = v;
+            break;
+        case 'T':
+            if (parse_long(optarg, 1, 3600000, &v)) goto bad;
+            o->voltimeout_ms = v;
+            break;
+        case 'v': o->verbose = 1; break;
+        case 'h': o->help = 1; return MKV_OK;
+        case 'V': o->version = 1; return MKV_OK;
+        default:
+            if (optopt)
+                mkv_seterr(err, "unknown option '-%c' or missing value", optopt);
+            else
+                mkv_seterr(err, "unknown option '%s' or missing value",
+                           argv[optind - 1]);
+            return MKV_ERR;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        size_t len = strlen(argv[i]);
+        char *s, *tok, *save = NULL;
+        if (used + len + 1 > sizeof(o->buf)) {
+            mkv_seterr(err, "volume list too long");
+            return MKV_ERR;
+        }
+        s = memcpy(o->buf + used, argv[i], len + 1);
+        used += len + 1;
+        if (*s == '\0' || *s == ',' || s[len - 1] == ',' || strstr(s, ",,")) {
+            mkv_seterr(err, "bad volume list '%s'", argv[i]);
+            return MKV_ERR;
+        }
+        for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+            if (add_volume(o, tok, err)) return MKV_ERR;
+    }
+    if (o->nvolumes == 0) {
+        mkv_seterr(err, "no volumes given");
+        return MKV_ERR;
+    }
+    return MKV_OK;
+bad:
+    mkv_seterr(err, "bad value '%s' for --%s", optarg, longopts[li].name);
+    return MKV_ERR;
+}
