@@ -27,7 +27,7 @@ VOLUME_OBJ = $(patsubst src/%.c,build/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \
 LIB_OBJ    = $(filter-out build/index_main.o,$(INDEX_OBJ))
 UNIT_BIN   = $(patsubst tests/unit/%,build/tests/%,$(UNIT_TESTS))
 
-.PHONY: all clean deps run test install uninstall
+.PHONY: all bench clean deps run test install uninstall
 
 all: bin/mkv-index bin/mkv-volume
 
@@ -68,6 +68,11 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@sh tests/run.sh $(UNIT_BIN)
+
+# Speed and memory, as ratios to references measured in the same run.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -7,6 +7,8 @@ FAIL=0
 PIDS=""
 WORK=$(mktemp -d /tmp/cmkv-test.XXXXXX)
 PY=/usr/bin/python3
+# BIN: where mkv-index and mkv-volume are (a sanitizer build may differ).
+BIN=${MKV_BIN:-bin}
 
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
@@ -45,7 +47,7 @@ wait_http() {
 # VPID, logs to DIR.log.
 start_volume() {
     VPORT=$(free_port)
-    bin/mkv-volume "$VPORT" "$1" >"$1.log" 2>&1 &
+    "$BIN"/mkv-volume "$VPORT" "$1" >"$1.log" 2>&1 &
     VPID=$!
     PIDS="$PIDS $VPID"
     wait_http "http://127.0.0.1:$VPORT/" || { echo "volume on $VPORT did not start:"; cat "$1.log"; return 1; }
@@ -57,7 +59,7 @@ start_index() {
     local db=$1
     shift
     IPORT=${IPORT_WANT:-$(free_port)}
-    bin/mkv-index -v --port "$IPORT" --index "$db" "$@" >>"$db.log" 2>&1 &
+    "$BIN"/mkv-index -v --port "$IPORT" --index "$db" "$@" >>"$db.log" 2>&1 &
     IPID=$!
     PIDS="$PIDS $IPID"
     URL="http://localhost:$IPORT"

@@ -141,13 +141,13 @@ expect "a key put before the restart is still there" v "$(curl -s -L "$URL/here"
 curl -s -L -o "$WORK/big.out3" "$URL/big"
 if cmp -s "$WORK/big" "$WORK/big.out3"; then ok "the big value survives the restart"; else bad "the big value survives the restart"; fi
 # shellcheck disable=SC2086
-bin/mkv-index --port "$(free_port)" --index "$WORK/indexdb" $VOLS 2>"$WORK/locked.err"
+"$BIN"/mkv-index --port "$(free_port)" --index "$WORK/indexdb" $VOLS 2>"$WORK/locked.err"
 expect "a second index on the same file exits 1" 1 "$?"
 if grep -q 'in use by another process' "$WORK/locked.err"; then ok "and says the index is in use"; else bad "and says the index is in use"; fi
 # shellcheck disable=SC2086
-bin/mkv-index --port "$IPORT" --index "$WORK/other.db" $VOLS 2>"$WORK/port.err"
+"$BIN"/mkv-index --port "$IPORT" --index "$WORK/other.db" $VOLS 2>"$WORK/port.err"
 expect "an index on a busy port exits 1" 1 "$?"
-bin/mkv-index --index "$WORK/other.db" 2>/dev/null
+"$BIN"/mkv-index --index "$WORK/other.db" 2>/dev/null
 expect "an index with no volumes exits 2" 2 "$?"
 stop "$IPID"
 
