@@ -5,56 +5,82 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 WERROR  ?=
 CFLAGS  ?= -O2 -g
+# Where objects and binaries go; a sanitizer build uses other dirs.
+BUILD   ?= build
+BIN     ?= bin
 PKGS     = libmicrohttpd libcurl openssl
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 $(WERROR)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Ibuild $(WARN) $(CFLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD) $(WARN) $(CFLAGS) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -pthread -MMD -MP
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
 COMMON_SRC = src/log.c
-INDEX_SRC  = src/delete.c src/http.c src/index_main.c src/key.c src/locks.c \
-             src/opts.c src/pending.c src/placement.c src/put.c src/record.c src/store.c \
-             src/stream.c src/volclient.c src/workers.c
+INDEX_SRC  = src/autoindex.c src/delete.c src/get.c src/http.c src/index_main.c \
+             src/key.c src/keyset.c src/list.c src/locks.c src/opts.c \
+             src/pending.c src/placement.c src/progress.c src/put.c src/query.c \
+             src/rebalance.c \
+             src/rebuild.c src/record.c src/store.c src/stream.c src/volclient.c \
+             src/workers.c
 VOLUME_SRC = src/nginxconf.c src/supervise.c src/volume_main.c
-UNIT_TESTS = tests/unit/test_key tests/unit/test_opts tests/unit/test_placement \
+UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_key \
+             tests/unit/test_keyset tests/unit/test_opts \
+             tests/unit/test_placement tests/unit/test_query \
              tests/unit/test_record
 
-INDEX_OBJ  = $(patsubst src/%.c,build/%.o,$(COMMON_SRC) $(INDEX_SRC))
-VOLUME_OBJ = $(patsubst src/%.c,build/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \
-             build/nginx_template.o
-LIB_OBJ    = $(filter-out build/index_main.o,$(INDEX_OBJ))
-UNIT_BIN   = $(patsubst tests/unit/%,build/tests/%,$(UNIT_TESTS))
+INDEX_OBJ  = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(INDEX_SRC))
+VOLUME_OBJ = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \
+             $(BUILD)/nginx_template.o
+LIB_OBJ    = $(filter-out $(BUILD)/index_main.o,$(INDEX_OBJ))
+UNIT_BIN   = $(patsubst tests/unit/%,$(BUILD)/tests/%,$(UNIT_TESTS))
 
-.PHONY: all bench clean deps run test install uninstall
+# `make test` runs everything twice: as built, then built with ASan and
+# UBSan into build-asan/ and bin-asan/.
+ASAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_UNIT   = $(patsubst tests/unit/%,build-asan/tests/%,$(UNIT_TESTS))
 
-all: bin/mkv-index bin/mkv-volume
+# Every tests/fuzz/fuzz_NAME.c is a libFuzzer target, linked with the
+# index's objects (main excepted); seeds in tests/fuzz/corpus/fuzz_NAME/.
+FUZZ_CC     = clang
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer \
+              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_RUNS  ?= 1000000
+FUZZ_SRC    = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN    = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-bin/mkv-index: $(INDEX_OBJ)
-	@mkdir -p bin
+.PHONY: all asan bench check-valgrind clean deps fuzz fuzz-bin run test install uninstall
+
+all: $(BIN)/mkv-index $(BIN)/mkv-volume
+
+$(BIN)/mkv-index: $(INDEX_OBJ)
+	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-bin/mkv-volume: $(VOLUME_OBJ)
-	@mkdir -p bin
+$(BIN)/mkv-volume: $(VOLUME_OBJ)
+	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-build/%.o: src/%.c
-	@mkdir -p build
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The nginx template is compiled into mkv-volume as a C string, so the
 # binary needs no data file at run time (MKV_VOLUME_TEMPLATE overrides it).
-build/nginx_template.c: conf/nginx-volume.conf.in scripts/embed.sh
-	@mkdir -p build
+$(BUILD)/nginx_template.c: conf/nginx-volume.conf.in scripts/embed.sh
+	@mkdir -p $(BUILD)
 	sh scripts/embed.sh nginx_template $< > $@
 
-build/nginx_template.o: build/nginx_template.c
+$(BUILD)/nginx_template.o: $(BUILD)/nginx_template.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-build/tests/%: tests/unit/%.c $(LIB_OBJ)
-	@mkdir -p build/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS) -lcmocka
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
+	@mkdir -p $(BUILD)/fuzz
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) $(LIBS)
 
 deps:
 	@sh scripts/deps.sh
@@ -67,7 +93,29 @@ run: deps
 # and the real index; ends with "N passed, N failed".
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@sh tests/run.sh $(UNIT_BIN)
+	@$(MAKE) --no-print-directory asan
+	@sh tests/run.sh $(UNIT_BIN) --asan bin-asan $(ASAN_UNIT)
+
+# Both daemons and the unit tests with AddressSanitizer and UBSan.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan \
+	    CFLAGS="$(ASAN_CFLAGS)" all $(ASAN_UNIT)
+
+# The integration tests with every mkv-index under valgrind's memcheck
+# (too slow for `make test`).
+check-valgrind: deps
+	@sh scripts/deps.sh valgrind
+	@$(MAKE) --no-print-directory all
+	@sh tests/run.sh --valgrind
+
+# Each libFuzzer target for FUZZ_RUNS executions (clang; installs it).
+fuzz:
+	@sh scripts/deps-fuzz.sh
+	@$(MAKE) --no-print-directory BUILD=build-fuzz BIN=build-fuzz/bin \
+	    CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" fuzz-bin
+	@sh scripts/fuzz.sh $(FUZZ_RUNS) $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRC))
+
+fuzz-bin: $(FUZZ_BIN)
 
 # Speed and memory, as ratios to references measured in the same run.
 bench: deps
@@ -82,6 +130,6 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mkv-index $(DESTDIR)$(PREFIX)/bin/mkv-volume
 
 clean:
-	rm -rf bin build
+	rm -rf bin bin-asan build build-asan build-fuzz
 
--include $(wildcard build/*.d build/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/fuzz/*.d $(BUILD)/tests/*.d)

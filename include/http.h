@@ -12,19 +12,31 @@
 #include <microhttpd.h>
 
 #include "mkv.h"
+#include "placement.h"
+#include "query.h"
+#include "volclient.h"
+
+#include <stdint.h>
 
 struct http_config {
     int port;
     int threads;                  /* event threads */
     char *const *volumes;         /* live for the daemon's lifetime */
     int nvolumes;
+    int replicas;                 /* copies of each value */
+    int subvolumes;               /* /svXX directories per volume */
+    int md5sum;                   /* record the md5 of each value */
+    int probe;                    /* HEAD a replica before redirecting */
+    int protect;                  /* DELETE of a live key -> 403 */
+    int64_t max_size;             /* largest value accepted, 0 = any */
+    const char *fallback;         /* host:port for absent keys, or NULL */
 };
 
-/* The volumes writes may use, set by http_start. */
-extern char *const *http_volumes;
-extern int http_nvolumes;
+/* The daemon's settings, set by http_start. */
+extern const struct http_config *http_cfg;
 
-/* http_start -- listen on all interfaces at c->port and serve. */
+/* http_start -- listen on all interfaces at c->port and serve; c must
+ * outlive the server. */
 int http_start(const struct http_config *c, char *err);
 
 /* http_stop -- stop accepting, close every connection, join threads. */
@@ -35,23 +47,35 @@ void http_stop(void);
 enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,
                              const char *url, unsigned status);
 
+/* http_log -- the request line for -v (control and non-ASCII bytes of
+ * url replaced, long ones cut). */
+void http_log(const char *method, const char *url, unsigned status);
+
 /* http_key -- decode url into key (MKV_KEY_MAX bytes) or answer the
  * client with the matching 4xx. Returns 1 when *keylen is set, 0 when
  * an answer was queued (*ret then holds MHD's result). */
 int http_key(struct MHD_Connection *c, const char *method, const char *url,
              char *key, size_t *keylen, enum MHD_Result *ret);
 
-/* put_handle, delete_handle -- the access handler for PUT and DELETE;
- * same arguments as libmicrohttpd's MHD_AccessHandlerCallback. */
+/* The routes. Each *_handle has libmicrohttpd's access-handler arguments
+ * and is called for every call MHD makes for its request; *_completed is
+ * called when MHD is done with a request that set *con_cls. */
+enum MHD_Result get_handle(struct MHD_Connection *c, const char *method,
+                           const char *url, void **con_cls);
+void get_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
 enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
                            const char *upload_data, size_t *upload_data_size,
                            void **con_cls);
+void put_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
 enum MHD_Result delete_handle(struct MHD_Connection *c, const char *url,
                               const char *upload_data,
                               size_t *upload_data_size, void **con_cls);
-
-/* put_completed, delete_completed -- MHD finished with such a request. */
-void put_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
 void delete_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
+enum MHD_Result unlink_handle(struct MHD_Connection *c, const char *url);
+
+/* list_answer -- GET /PREFIX?list or ?unlinked: the JSON listing. */
+enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,
+                            const char *url, const char *prefix, size_t plen,
+                            const struct query *q);
 
 #endif

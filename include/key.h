@@ -22,6 +22,12 @@ enum key_status {
 enum key_status key_decode(const char *raw, size_t rawlen, char *out,
                            size_t *outlen);
 
+/* key_unescape -- strict percent-decoding of raw[0..rawlen) into out
+ * (cap bytes) with the same rules as key_decode but no leading '/'
+ * required: KEY_BAD_ESCAPE, KEY_NUL, or KEY_TOO_LONG past cap. */
+enum key_status key_unescape(const char *raw, size_t rawlen, char *out,
+                             size_t cap, size_t *outlen);
+
 /* key_status_text -- a short sentence for a non-OK status. */
 const char *key_status_text(enum key_status st);
 

@@ -2,19 +2,37 @@
 #ifndef MKV_OPTS_H
 #define MKV_OPTS_H
 
-#include "mkv.h"
+#include <stdint.h>
 
-#define OPTS_MAX_VOLUMES 64
+#include "mkv.h"
+#include "placement.h"
+
+#define OPTS_MAX_VOLUMES PLACEMENT_MAX_VOLUMES
+
+/* What mkv-index was asked to do: the first argument may name it. */
+enum opts_command { OPTS_SERVE = 0, OPTS_REBUILD, OPTS_REBALANCE };
 
 struct opts {
+    enum opts_command command; /* "server" (default), "rebuild", "rebalance" */
     int port;                   /* --port, default 3000 */
     const char *index;          /* --index, default /tmp/indexdb */
     int verbose;                /* -v: one log line per request */
     int threads;                /* --threads: HTTP event threads, default 2 */
-    int workers;                /* --workers: most volume transfers at once */
+    int workers;                /* --workers: most volume transfers at once,
+                                   default 1024 (a slow client holds one) */
     long connect_timeout_ms;    /* --connect-timeout (ms), default 1000 */
-    long voltimeout_ms;         /* --voltimeout (ms): DELETE/HEAD total and
-                                   the longest stall of a PUT, default 10000 */
+    long voltimeout_ms;         /* --voltimeout (ms): a probe, DELETE or
+                                   listing in all, default 1000 */
+    long stall_timeout_ms;      /* --stall-timeout (ms): longest a volume may
+                                   stall a PUT or copy, default 5000 */
+    int replicas;               /* --replicas: copies of each value, default 1 */
+    int subvolumes;             /* --subvolumes: /svXX dirs per volume, default 1 */
+    int md5sum;                 /* --md5sum[=true|false], default on */
+    int probe;                  /* --probe: HEAD a replica before redirecting */
+    int protect;                /* --protect: DELETE needs an UNLINK first */
+    int sync;                   /* --sync: fsync the index before answering */
+    int64_t max_size;           /* --max-size: largest value, 0 = no limit */
+    const char *fallback;       /* --fallback host:port for absent keys */
     int help, version;          /* --help / --version seen */
     int nvolumes;
     char *volumes[OPTS_MAX_VOLUMES]; /* point into argv or into buf */
@@ -23,7 +41,8 @@ struct opts {
 
 /* opts_parse -- fill o from argv. Volumes may be given as separate
  * arguments or comma-separated (minikeyvalue style); each must be a
- * valid record volume ("host:port") and appear once. Returns MKV_OK, or
+ * "host:port" of at most PLACEMENT_VOLUME_MAX bytes and appear once, and
+ * there must be at least --replicas of them. Returns MKV_OK, or
  * MKV_ERR with err saying what is wrong (the caller prints usage and
  * exits 2). With --help or --version, returns MKV_OK and sets the flag
  * without checking the volumes. */

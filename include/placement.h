@@ -1,4 +1,22 @@
-/* placement.h -- which volume holds a key, and where on it (pymkv's rule). */
+/* placement.h -- which volumes hold a key, and where on them.
+ *
+ * Volumes: ranked by md5(volume || key), compared as unsigned bytes,
+ * highest first (the first listed wins a tie); the first `replicas` hold
+ * the key. With one replica this is exactly pymkv's rule. With more than
+ * one subvolume, each chosen volume gets "/svXX" (two upper-case hex
+ * digits, minikeyvalue's): the low 32 bits of that volume's score, big
+ * endian, modulo the subvolume count.
+ *
+ * Path: "/%02x/%02x/NAME" of md5(key) bytes 0 and 1, where NAME is the
+ * padded standard base64 of the key -- pymkv's name -- whenever every
+ * '/'-separated segment of it is 1..255 bytes. Otherwise NAME is made
+ * storable, reversibly (placement_unname), with a byte base64 never uses:
+ *   an empty segment (from "//", or a '/' first or last) is written "-";
+ *   a segment over 255 bytes is cut: while what is left of it is over
+ *   255 bytes, its first 254 bytes are written followed by "-" and a
+ *   '/'; the rest (at most 255 bytes) is written as it is.
+ * So a segment "-" is empty, and a 255-byte segment ending in '-' is a
+ * piece to be joined to the next without a '/'. */
 #ifndef MKV_PLACEMENT_H
 #define MKV_PLACEMENT_H
 
@@ -6,23 +24,47 @@
 
 #include "mkv.h"
 
-/* Room for "/xx/yy/" + base64 of a MKV_KEY_MAX key + NUL. */
-#define PLACEMENT_PATH_MAX (7 + 4 * ((MKV_KEY_MAX + 2) / 3) + 1)
+/* Base64 of the longest key, and room for the worst case above (every
+ * base64 byte a '/', each then an empty "-" segment) plus "/xx/yy/". */
+#define PLACEMENT_B64_MAX (4 * ((MKV_KEY_MAX + 2) / 3))
+#define PLACEMENT_PATH_MAX (7 + 2 * PLACEMENT_B64_MAX + 2)
 
 /* Longest name one directory entry may have on the volume's filesystem. */
 #define PLACEMENT_NAME_MAX 255
 
-/* placement_volume -- index into volumes[0..n) of the volume whose
- * md5(volume || key), compared as unsigned bytes, is greatest; the first
- * such volume wins a tie, as in pymkv. n must be at least 1. */
+/* Most volumes placement ranks; longest volume string it accepts. */
+#define PLACEMENT_MAX_VOLUMES 64
+#define PLACEMENT_VOLUME_MAX 250
+
+/* placement_volume -- index into volumes[0..n) of the highest-ranked
+ * volume for key (pymkv's choice). n >= 1. */
 int placement_volume(char *const *volumes, int n, const char *key,
                      size_t keylen);
 
-/* placement_path -- write "/%02x/%02x/%s" (md5(key) bytes 0 and 1, then
- * the standard padded base64 of the key) into out, which must hold
- * PLACEMENT_PATH_MAX bytes, NUL-terminated. Returns its length, or
- * MKV_ERR (with err set) when a '/'-separated segment of the name would
- * exceed PLACEMENT_NAME_MAX bytes and so cannot be stored. */
-int placement_path(const char *key, size_t keylen, char *out, char *err);
+/* placement_replicas -- write the names of the `replicas` volumes that
+ * hold key, best first, into out[0..replicas) (each "host:port" or
+ * "host:port/svXX"). 1 <= replicas <= n <= PLACEMENT_MAX_VOLUMES,
+ * subvolumes >= 1, and each volume string at most PLACEMENT_VOLUME_MAX
+ * bytes. */
+void placement_replicas(char *const *volumes, int n, int replicas,
+                        int subvolumes, const char *key, size_t keylen,
+                        char out[][PLACEMENT_VOLUME_MAX + 8]);
+
+/* placement_rank -- order volumes[0..n) for key, best first: ranks[i] is
+ * the index of the i-th best. Used to sort found replicas (rebuild). */
+void placement_rank(char *const *volumes, int n, const char *key,
+                    size_t keylen, int *ranks);
+
+/* placement_path -- write "/xx/yy/NAME" for key into out (which must hold
+ * PLACEMENT_PATH_MAX bytes), NUL-terminated; returns its length. */
+int placement_path(const char *key, size_t keylen, char *out);
+
+/* placement_unname -- the inverse for rebuild: from NAME (the part of a
+ * path after "/xx/yy/", namelen bytes) recover the key into out
+ * (MKV_KEY_MAX bytes). Returns MKV_ERR (err set) when NAME is not one
+ * placement_path could have written, or when md5(key) does not begin with
+ * the bytes xx and yy given (pass -1, -1 to skip that check). */
+int placement_unname(const char *name, size_t namelen, int xx, int yy,
+                     char *out, size_t *outlen, char *err);
 
 #endif

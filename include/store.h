@@ -1,9 +1,13 @@
-/* store.h -- the key -> record index, a GDBM file shared with pymkv.
+/* store.h -- the key -> record index: a GDBM file shared with pymkv, and
+ * in memory the ordered sets of live and of unlinked keys for listing.
  *
  * GDBM record key: the key's bytes, no trailing NUL. GDBM value: the
  * record's on-disk form (record.h). One process holds the file as writer
- * (GDBM's own lock); inside it, every public function takes store's one
- * mutex, because a GDBM handle is not thread-safe. */
+ * (GDBM's own lock). Inside it every public function takes the locks it
+ * needs: a mutex for GDBM (a handle is not thread-safe) and a rwlock for
+ * the key sets, so a long listing never holds up GET. Invariant: a key is
+ * in exactly one key set iff it is in the GDBM file, in the unlinked set
+ * iff its record is marked deleted. */
 #ifndef MKV_STORE_H
 #define MKV_STORE_H
 
@@ -12,9 +16,18 @@
 #include "mkv.h"
 #include "record.h"
 
-/* store_open -- open or create the index at path. MKV_ERR with err set
- * when it cannot (locked by another process, unreadable, not GDBM). */
-int store_open(const char *path, char *err);
+/* How store_open opens the file. */
+enum store_mode {
+    STORE_SERVE,                  /* open or create; load the key sets in
+                                     the background */
+    STORE_NEW,                    /* create empty (truncate), for rebuild */
+    STORE_CHECK                   /* open existing as writer, to see it is free */
+};
+
+/* store_open -- open path. With sync, every write is fsynced before it
+ * returns. MKV_ERR (err set) when it cannot: locked by another process,
+ * unreadable, not GDBM. */
+int store_open(const char *path, enum store_mode mode, int sync, char *err);
 
 /* store_close -- flush and close; safe to call when not open. */
 void store_close(void);
@@ -23,13 +36,27 @@ void store_close(void);
  * absent, MKV_ERR (err set) on an I/O error or a malformed record. */
 int store_get(const char *key, size_t keylen, struct record *r, char *err);
 
-/* store_insert -- add key -> r if key is absent. Returns 0 when added,
- * 1 when the key was already there (nothing written), MKV_ERR on error. */
-int store_insert(const char *key, size_t keylen, const struct record *r,
-                 char *err);
+/* store_put -- set key -> r, replacing any record. MKV_ERR on error. */
+int store_put(const char *key, size_t keylen, const struct record *r,
+              char *err);
 
 /* store_delete -- remove key. Returns 0 when removed, 1 when it was
  * absent, MKV_ERR on error. */
 int store_delete(const char *key, size_t keylen, char *err);
+
+/* store_list -- call fn(key, keylen, arg) for the live (or, with
+ * unlinked, the soft-deleted) keys that begin with prefix and are >=
+ * start (NULL for no start), in byte order, until fn returns non-zero. */
+void store_list(int unlinked, const char *prefix, size_t plen,
+                const char *start, size_t slen,
+                int (*fn)(const char *key, size_t keylen, void *arg), void *arg);
+
+/* store_count -- records in the index file (live, unlinked, pending). */
+size_t store_count(void);
+
+/* store_listable -- 1 once the key sets are loaded (a loader thread fills
+ * them after store_open, so start-up does not wait for a big index);
+ * waits up to wait_ms for that. Until then store_list sees only part. */
+int store_listable(long wait_ms);
 
 #endif

@@ -21,6 +21,8 @@
 struct stream {
     pthread_mutex_t mu;
     pthread_cond_t readable;      /* signalled on data, EOF or abort */
+    pthread_cond_t writable;      /* signalled on room or abort, for a
+                                     producer in stream_write */
     char *buf;
     size_t cap;
     uint64_t head;                /* bytes ever written */
@@ -45,6 +47,11 @@ void stream_destroy(struct stream *s);
  * parked and must return to its event loop. An aborted stream swallows
  * everything (returns len). */
 size_t stream_offer(struct stream *s, const char *data, size_t len);
+
+/* stream_write -- a producer that may block (a worker thread, never an
+ * event thread): copy all of data, waiting for room. MKV_ERR if the
+ * stream is aborted first. */
+int stream_write(struct stream *s, const char *data, size_t len);
 
 /* stream_finish -- producer: no more data; readers see EOF once drained. */
 void stream_finish(struct stream *s);

@@ -9,7 +9,11 @@
 #include <stdint.h>
 
 #include "mkv.h"
+#include "placement.h"
 #include "stream.h"
+
+/* Longest URL of a value: "http://" VOLUME ["/svXX"] PATH. */
+#define VOL_URL_MAX (8 + PLACEMENT_VOLUME_MAX + 8 + PLACEMENT_PATH_MAX)
 
 /* How a volume request ended, for the caller to turn into a status. */
 enum vol_result {
@@ -20,10 +24,15 @@ enum vol_result {
     VOL_ABORTED      /* the client's upload ended early           -> (none) */
 };
 
+/* vol_url -- "http://VOLUME" PATH into out (VOL_URL_MAX bytes). VOLUME
+ * and PATH are bounded by record.h and placement.h, so it always fits. */
+void vol_url(char *out, const char *volume, const char *path);
+
 /* vol_init -- global set-up, once, before any thread calls vol_*.
- * Timeouts in ms: connect for every request; total for DELETE/HEAD and,
- * for PUT, the longest the volume may go without moving a byte. */
-int vol_init(long connect_ms, long total_ms, char *err);
+ * Timeouts in ms: connect, for every request; total, for DELETE, HEAD
+ * and GET of a listing; stall, the longest a PUT or a copy may go
+ * without the volume moving a byte (a body has no total deadline). */
+int vol_init(long connect_ms, long total_ms, long stall_ms, char *err);
 
 /* vol_cleanup -- global tear-down after every thread has stopped. */
 void vol_cleanup(void);
@@ -38,5 +47,24 @@ enum vol_result vol_put(const char *url, struct stream *s, int i,
 
 /* vol_delete -- DELETE url. */
 enum vol_result vol_delete(const char *url, long *status, char *err);
+
+/* vol_head -- HEAD url (is the volume there, and the value on it?). */
+enum vol_result vol_head(const char *url, long *status, char *err);
+
+/* vol_get_buf -- GET url into a malloc'd buffer (*out, *len; NUL after
+ * the bytes), at most max bytes (VOL_FAILED beyond). The caller frees
+ * *out, which is NULL on failure. */
+enum vol_result vol_get_buf(const char *url, size_t max, char **out,
+                            size_t *len, long *status, char *err);
+
+/* vol_get_md5 -- GET url and write the md5 of its body as 32 lowercase
+ * hex digits and a NUL into hex (only on VOL_OK with *status 200). */
+enum vol_result vol_get_md5(const char *url, char hex[33], long *status,
+                            char *err);
+
+/* vol_get_stream -- GET url and write the body into s as its producer
+ * (stream_write), then finish s on a 200 or abort it otherwise. */
+enum vol_result vol_get_stream(const char *url, struct stream *s,
+                               long *status, char *err);
 
 #endif

@@ -11,14 +11,13 @@
 #include "placement.h"
 #include "store.h"
 
-char *const *http_volumes;
-int http_nvolumes;
+const struct http_config *http_cfg;
 
 static struct MHD_Daemon *http_daemon;
 
 /* Statuses we answer with an empty body; each response is made once. */
 static const unsigned http_statuses[] = {
-    201, 204, 400, 404, 405, 409, 411, 413, 414, 500, 502, 503, 504,
+    201, 204, 400, 403, 404, 405, 409, 411, 413, 414, 500, 502, 503, 504,
 };
 #define NSTATUS (sizeof(http_statuses) / sizeof(http_statuses[0]))
 static struct MHD_Response *http_prepared[NSTATUS];
@@ -26,9 +25,7 @@ static struct MHD_Response *http_prepared[NSTATUS];
 /* GET and HEAD carry no state across calls; this marks "headers seen". */
 static enum req_kind http_get_marker = REQ_GET;
 
-/* log_request -- one line per request with -v; the URL is shown with
- * control and non-ASCII bytes replaced, and cut short. */
-static void log_request(const char *method, const char *url, unsigned status) {
+void http_log(const char *method, const char *url, unsigned status) {
     char safe[201];
     size_t i;
 
@@ -43,7 +40,7 @@ enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,
                              const char *url, unsigned status) {
     for (size_t i = 0; i < NSTATUS; i++) {
         if (http_statuses[i] == status) {
-            log_request(method, url, status);
+            http_log(method, url, status);
             return MHD_queue_response(c, status, http_prepared[i]);
         }
     }
@@ -61,40 +58,22 @@ int http_key(struct MHD_Connection *c, const char *method, const char *url,
     return 0;
 }
 
-/* redirect -- GET/HEAD of a key: 302 to its volume, 404 when absent. */
-static enum MHD_Result redirect(struct MHD_Connection *c, const char *method,
-                                const char *url) {
-    char key[MKV_KEY_MAX], path[PLACEMENT_PATH_MAX];
-    char location[8 + RECORD_VOLUME_MAX + PLACEMENT_PATH_MAX];
-    char err[MKV_ERRLEN];
-    struct record rec;
-    struct MHD_Response *r;
-    enum MHD_Result ret;
-    size_t keylen;
-    int found;
+/* A request whose path carried a raw NUL byte: refused with 400. */
+static enum req_kind http_nul_marker = REQ_REFUSED;
 
-    if (!http_key(c, method, url, key, &keylen, &ret)) return ret;
-    found = store_get(key, keylen, &rec, err);
-    if (found < 0) {
-        log_msg("%s %s: %s", method, url, err);
-        return http_respond(c, method, url, 500);
-    }
-    if (found == 0 || rec.deleted) return http_respond(c, method, url, 404);
-    if (placement_path(key, keylen, path, err) < 0) {
-        log_msg("%s %s: %s", method, url, err);
-        return http_respond(c, method, url, 500);
-    }
-    snprintf(location, sizeof(location), "http://%s%s", rec.volumes[0], path);
-    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if (r == NULL || MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
-                                             location) != MHD_YES) {
-        if (r) MHD_destroy_response(r);
-        return MHD_NO;
-    }
-    log_request(method, url, 302);
-    ret = MHD_queue_response(c, MHD_HTTP_FOUND, r);
-    MHD_destroy_response(r);
-    return ret;
+/* check_uri -- libmicrohttpd's URI log callback, which sees the raw
+ * request target before it is split at '?', NUL-terminated where the
+ * space before "HTTP/1.x" was. Anything else right after that NUL means
+ * the target itself held a NUL, which would silently cut the key short.
+ * What this returns is the request's first *con_cls. */
+static void *check_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+    const char *after = uri + strlen(uri) + 1, *http = "HTTP/";
+    (void)cls;
+    (void)c;
+    /* Byte by byte: the line ends in a NUL, so this never reads past it. */
+    for (int i = 0; http[i]; i++)
+        if (after[i] != http[i]) return &http_nul_marker;
+    return NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -103,6 +82,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   size_t *upload_data_size, void **con_cls) {
     (void)cls;
     (void)version;
+    if (*con_cls == &http_nul_marker) {
+        *con_cls = NULL;
+        log_msg("%s: refused: a NUL byte inside the path", method);
+        return http_respond(c, method, url, 400);
+    }
     if (*con_cls == NULL) {
         if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
             strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) {
@@ -115,15 +99,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             return put_handle(c, url, upload_data, upload_data_size, con_cls);
         if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
             return delete_handle(c, url, upload_data, upload_data_size, con_cls);
+        if (strcmp(method, "UNLINK") == 0) {
+            *con_cls = &http_get_marker; /* answer once the request is read */
+            return MHD_YES;
+        }
         return http_respond(c, method, url, 405);
     }
     switch (*(enum req_kind *)*con_cls) {
+    case REQ_REFUSED:
+        return MHD_NO;
     case REQ_GET:
-        if (*upload_data_size != 0) { /* a GET with a body: ignore it */
+    case REQ_PROBE:
+        if (*upload_data_size != 0) { /* a body we do not want: skip it */
             *upload_data_size = 0;
             return MHD_YES;
         }
-        return redirect(c, method, url);
+        if (method[0] == 'U') {
+            *con_cls = NULL;
+            return unlink_handle(c, url);
+        }
+        return get_handle(c, method, url, con_cls);
     case REQ_PUT:
         return put_handle(c, url, upload_data, upload_data_size, con_cls);
     case REQ_DELETE:
@@ -138,7 +133,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     if (*con_cls == NULL) return;
     switch (*(enum req_kind *)*con_cls) {
+    case REQ_REFUSED: break;
     case REQ_GET: break;
+    case REQ_PROBE: get_completed(*con_cls, toe); break;
     case REQ_PUT: put_completed(*con_cls, toe); break;
     case REQ_DELETE: delete_completed(*con_cls, toe); break;
     }
@@ -172,6 +169,7 @@ static struct MHD_Daemon *start(const struct http_config *cfg, unsigned flags) {
         MHD_OPTION_CONNECTION_TIMEOUT, 30u,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, check_uri, NULL,
         MHD_OPTION_END);
 }
 
@@ -186,8 +184,7 @@ int http_start(const struct http_config *cfg, char *err) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
-    http_volumes = cfg->volumes;
-    http_nvolumes = cfg->nvolumes;
+    http_cfg = cfg;
     for (size_t i = 0; i < NSTATUS; i++) {
         http_prepared[i] =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -197,7 +194,7 @@ int http_start(const struct http_config *cfg, char *err) {
         }
         if (http_statuses[i] == 405)
             MHD_add_response_header(http_prepared[i], MHD_HTTP_HEADER_ALLOW,
-                                    "GET, HEAD, PUT, DELETE");
+                                    "GET, HEAD, PUT, DELETE, UNLINK");
     }
     /* Both IPv4 and IPv6 where the host has IPv6, else IPv4 alone. */
     http_daemon = start(cfg, have_ipv6() ? flags | MHD_USE_DUAL_STACK : flags);

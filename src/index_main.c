@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "maint.h"
 #include "log.h"
 #include "opts.h"
 #include "store.h"
@@ -13,7 +14,7 @@
 int main(int argc, char **argv) {
     static struct opts o;
     char err[MKV_ERRLEN];
-    struct http_config hc;
+    static struct http_config hc;
     sigset_t sigs;
     int sig;
 
@@ -40,11 +41,15 @@ int main(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (store_open(o.index, err) != MKV_OK) {
+    if (o.command == OPTS_REBUILD) return rebuild_run(&o);
+    if (o.command == OPTS_REBALANCE) return rebalance_run(&o);
+
+    if (store_open(o.index, STORE_SERVE, o.sync, err) != MKV_OK) {
         log_msg("%s", err);
         return 1;
     }
-    if (vol_init(o.connect_timeout_ms, o.voltimeout_ms, err) != MKV_OK ||
+    if (vol_init(o.connect_timeout_ms, o.voltimeout_ms, o.stall_timeout_ms,
+                 err) != MKV_OK ||
         workers_start(o.workers, err) != MKV_OK) {
         log_msg("%s", err);
         store_close();
@@ -54,14 +59,22 @@ int main(int argc, char **argv) {
     hc.threads = o.threads;
     hc.volumes = o.volumes;
     hc.nvolumes = o.nvolumes;
+    hc.replicas = o.replicas;
+    hc.subvolumes = o.subvolumes;
+    hc.md5sum = o.md5sum;
+    hc.probe = o.probe;
+    hc.protect = o.protect;
+    hc.max_size = o.max_size;
+    hc.fallback = o.fallback;
     if (http_start(&hc, err) != MKV_OK) {
         log_msg("%s", err);
         workers_stop();
         store_close();
         return 1;
     }
-    log_msg("serving on port %d, index %s, %d volume%s", o.port, o.index,
-            o.nvolumes, o.nvolumes == 1 ? "" : "s");
+    log_msg("serving on port %d, index %s (%zu keys), %d volume%s, %d replica%s",
+            o.port, o.index, store_count(), o.nvolumes, o.nvolumes == 1 ? "" : "s",
+            o.replicas, o.replicas == 1 ? "" : "s");
 
     sigwait(&sigs, &sig);
     log_msg("%s: shutting down", strsignal(sig));

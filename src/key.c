@@ -10,9 +10,14 @@ static int hexval(unsigned char c) {
 
 enum key_status key_decode(const char *raw, size_t rawlen, char *out,
                            size_t *outlen) {
+    if (rawlen == 0 || raw[0] != '/') return KEY_BAD_START;
+    return key_unescape(raw, rawlen, out, MKV_KEY_MAX, outlen);
+}
+
+enum key_status key_unescape(const char *raw, size_t rawlen, char *out,
+                             size_t cap, size_t *outlen) {
     size_t i = 0, n = 0;
 
-    if (rawlen == 0 || raw[0] != '/') return KEY_BAD_START;
     while (i < rawlen) {
         unsigned char c = (unsigned char)raw[i];
         if (c == '%') {
@@ -28,7 +33,7 @@ enum key_status key_decode(const char *raw, size_t rawlen, char *out,
             if (c == 0) return KEY_NUL;
             i++;
         }
-        if (n == MKV_KEY_MAX) return KEY_TOO_LONG;
+        if (n == cap) return KEY_TOO_LONG;
         out[n++] = (char)c;
     }
     *outlen = n;

@@ -1,6 +1,7 @@
 /* opts.c -- parse and check mkv-index's arguments. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,10 +9,16 @@
 #include "record.h"
 
 const char *opts_usage(void) {
-    return "usage: mkv-index [--port 3000] [--index /tmp/indexdb] [-v]\n"
-           "                 [--threads N] [--workers N]\n"
-           "                 [--connect-timeout MS] [--voltimeout MS]\n"
-           "                 VOLUME...\n"
+    return "usage: mkv-index [server] [--port 3000] [--index /tmp/indexdb] [-v]\n"
+           "                 [--replicas N] [--subvolumes N] [--md5sum=BOOL]\n"
+           "                 [--probe] [--fallback HOST:PORT] [--protect]\n"
+           "                 [--sync] [--max-size BYTES] [--threads N]\n"
+           "                 [--workers N] [--connect-timeout MS]\n"
+           "                 [--voltimeout MS] [--stall-timeout MS] VOLUME...\n"
+           "       mkv-index rebuild [--index PATH] [--replicas N]\n"
+           "                 [--subvolumes N] VOLUME...\n"
+           "       mkv-index rebalance [--index PATH] [--replicas N]\n"
+           "                 [--subvolumes N] VOLUME...\n"
            "  VOLUME is host:port of a volume server (mkv-volume); several\n"
            "  may also be given comma-separated.\n";
 }
@@ -33,7 +40,8 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
 static int volume_ok(const char *v) {
     const char *colon = strrchr(v, ':');
     long port;
-    return record_volume_ok(v) && strchr(v, '/') == NULL && colon != NULL &&
+    return record_volume_ok(v) && strlen(v) <= PLACEMENT_VOLUME_MAX &&
+           strchr(v, '/') == NULL && colon != NULL &&
            colon != v && parse_long(colon + 1, 1, 65535, &port) == MKV_OK;
 }
 
@@ -64,7 +72,16 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         {"workers", required_argument, NULL, 'w'},
         {"connect-timeout", required_argument, NULL, 'c'},
         {"voltimeout", required_argument, NULL, 'T'},
+        {"stall-timeout", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
+        {"replicas", required_argument, NULL, 'r'},
+        {"subvolumes", required_argument, NULL, 's'},
+        {"md5sum", optional_argument, NULL, 'm'},
+        {"probe", no_argument, NULL, 'P'},
+        {"protect", no_argument, NULL, 'X'},
+        {"sync", no_argument, NULL, 'S'},
+        {"max-size", required_argument, NULL, 'M'},
+        {"fallback", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -77,10 +94,20 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
     o->port = 3000;
     o->index = "/tmp/indexdb";
     o->threads = 2;
-    o->workers = 64;
+    o->workers = 1024;
     o->connect_timeout_ms = 1000;
-    o->voltimeout_ms = 10000;
+    o->voltimeout_ms = 1000;
+    o->stall_timeout_ms = 5000;
+    o->replicas = 1;
+    o->subvolumes = 1;
+    o->md5sum = 1;
 
+    if (argc > 1 && strcmp(argv[1], "rebuild") == 0) o->command = OPTS_REBUILD;
+    if (argc > 1 && strcmp(argv[1], "rebalance") == 0) o->command = OPTS_REBALANCE;
+    if (argc > 1 && (o->command != OPTS_SERVE || strcmp(argv[1], "server") == 0)) {
+        argv++; /* getopt sees the command as the program name */
+        argc--;
+    }
     optind = 0; /* 0, not 1: glibc then forgets any earlier argv */
     opterr = 0;
     while ((li = -1, c = getopt_long(argc, argv, "vh", longopts, &li)) != -1) {
@@ -108,6 +135,34 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         case 'T':
             if (parse_long(optarg, 1, 3600000, &v)) goto bad;
             o->voltimeout_ms = v;
+            break;
+        case 'L':
+            if (parse_long(optarg, 1000, 3600000, &v)) goto bad;
+            o->stall_timeout_ms = v;
+            break;
+        case 'r':
+            if (parse_long(optarg, 1, RECORD_MAX_VOLUMES, &v)) goto bad;
+            o->replicas = (int)v;
+            break;
+        case 's':
+            if (parse_long(optarg, 1, 256, &v)) goto bad;
+            o->subvolumes = (int)v;
+            break;
+        case 'm':
+            if (optarg == NULL || strcmp(optarg, "true") == 0) o->md5sum = 1;
+            else if (strcmp(optarg, "false") == 0) o->md5sum = 0;
+            else goto bad;
+            break;
+        case 'P': o->probe = 1; break;
+        case 'X': o->protect = 1; break;
+        case 'S': o->sync = 1; break;
+        case 'M':
+            if (parse_long(optarg, 1, LONG_MAX, &v)) goto bad;
+            o->max_size = v;
+            break;
+        case 'f':
+            if (!volume_ok(optarg)) goto bad;
+            o->fallback = optarg;
             break;
         case 'v': o->verbose = 1; break;
         case 'h': o->help = 1; return MKV_OK;
@@ -141,8 +196,13 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         mkv_seterr(err, "no volumes given");
         return MKV_ERR;
     }
+    if (o->nvolumes < o->replicas) {
+        mkv_seterr(err, "%d replicas need at least %d volumes, %d given",
+                   o->replicas, o->replicas, o->nvolumes);
+        return MKV_ERR;
+    }
     return MKV_OK;
 bad:
-    mkv_seterr(err, "bad value '%s' for --%s", optarg, longopts[li].name);
+    mkv_seterr(err, "bad value '%s' for --%s", optarg, li >= 0 ? longopts[li].name : "?");
     return MKV_ERR;
 }

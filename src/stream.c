@@ -19,12 +19,14 @@ int stream_init(struct stream *s, size_t cap, int nreaders,
     s->arg = arg;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->readable, NULL);
+    pthread_cond_init(&s->writable, NULL);
     return MKV_OK;
 }
 
 void stream_destroy(struct stream *s) {
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->readable);
+    pthread_cond_destroy(&s->writable);
     free(s->buf);
     s->buf = NULL;
 }
@@ -62,6 +64,28 @@ size_t stream_offer(struct stream *s, const char *data, size_t len) {
     return n;
 }
 
+int stream_write(struct stream *s, const char *data, size_t len) {
+    pthread_mutex_lock(&s->mu);
+    while (len > 0 && !s->aborted) {
+        size_t room = s->cap - (size_t)(s->head - do_min_tail(s));
+        size_t n = len < room ? len : room, off, first;
+        if (n == 0) {
+            pthread_cond_wait(&s->writable, &s->mu);
+            continue;
+        }
+        off = (size_t)(s->head % s->cap);
+        first = n < s->cap - off ? n : s->cap - off;
+        memcpy(s->buf + off, data, first);
+        memcpy(s->buf, data + first, n - first);
+        s->head += n;
+        data += n;
+        len -= n;
+        pthread_cond_broadcast(&s->readable);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return len == 0 ? MKV_OK : MKV_ERR;
+}
+
 void stream_finish(struct stream *s) {
     pthread_mutex_lock(&s->mu);
     s->eof = 1;
@@ -77,6 +101,7 @@ void stream_abort(struct stream *s) {
     wake = s->producer_parked;
     s->producer_parked = 0;
     pthread_cond_broadcast(&s->readable);
+    pthread_cond_broadcast(&s->writable);
     pthread_mutex_unlock(&s->mu);
     if (wake) s->wake(s->arg);
 }
@@ -108,6 +133,7 @@ ssize_t stream_read(struct stream *s, int i, char *out, size_t len) {
     memcpy(out, s->buf + off, first);
     memcpy(out + first, s->buf, n - first);
     s->tail[i] += n;
+    pthread_cond_broadcast(&s->writable);
     if (s->producer_parked &&
         s->cap - (size_t)(s->head - do_min_tail(s)) >= s->cap / 2) {
         s->producer_parked = 0;

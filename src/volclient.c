@@ -1,15 +1,20 @@
 /* volclient.c -- libcurl transfers to volumes, one handle per thread. */
+#include <assert.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "volclient.h"
 
 static CURLSH *vol_share;
 static pthread_mutex_t vol_share_mu[CURL_LOCK_DATA_LAST];
 static struct curl_slist *vol_put_headers; /* read-only after vol_init */
-static long vol_connect_ms, vol_total_ms;
+static long vol_connect_ms, vol_total_ms, vol_stall_ms;
 static __thread CURL *vol_handle;
 
 static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u) {
@@ -22,7 +27,13 @@ static void share_unlock(CURL *h, curl_lock_data d, void *u) {
     pthread_mutex_unlock(&vol_share_mu[d]);
 }
 
-int vol_init(long connect_ms, long total_ms, char *err) {
+void vol_url(char *out, const char *volume, const char *path) {
+    int n = snprintf(out, VOL_URL_MAX, "http://%s%s", volume, path);
+    assert(n > 0 && n < VOL_URL_MAX);
+    (void)n;
+}
+
+int vol_init(long connect_ms, long total_ms, long stall_ms, char *err) {
     if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
         mkv_seterr(err, "curl_global_init failed");
         return MKV_ERR;
@@ -47,6 +58,7 @@ int vol_init(long connect_ms, long total_ms, char *err) {
     }
     vol_connect_ms = connect_ms;
     vol_total_ms = total_ms;
+    vol_stall_ms = stall_ms;
     return MKV_OK;
 }
 
@@ -109,20 +121,68 @@ static enum vol_result perform(CURL *h, long *status, char *err) {
     }
 }
 
-struct reader {
-    struct stream *s;
-    int i;
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A body's stall clock: the volume has stalled when no byte has moved
+ * for vol_stall_ms, not counting time spent waiting for our own source
+ * (the client, or the copy's other end). libcurl's low-speed check
+ * averages over a window and would take about twice as long. */
+struct xfer {
+    struct stream *s;             /* the body's source, for PUT */
+    int i;                        /* reader index in s */
+    curl_off_t moved;             /* bytes up + down at last_ms */
+    double last_ms;
+    int stalled;
 };
 
+static int check_stall(void *u, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow) {
+    struct xfer *x = u;
+    double t = now_ms();
+    (void)dltotal;
+    (void)ultotal;
+    if (dlnow + ulnow != x->moved) {
+        x->moved = dlnow + ulnow;
+        x->last_ms = t;
+    } else if (t - x->last_ms > (double)vol_stall_ms) {
+        x->stalled = 1;
+        return 1; /* abort the transfer */
+    }
+    return 0;
+}
+
+static void watch_stalls(CURL *h, struct xfer *x) {
+    x->moved = 0;
+    x->last_ms = now_ms();
+    x->stalled = 0;
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_stall);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+}
+
+/* stalled -- map an abort by check_stall to a timeout. */
+static enum vol_result stalled(const struct xfer *x, enum vol_result vr, char *err) {
+    if (x->stalled) {
+        mkv_seterr(err, "the volume moved no byte for %ld ms", vol_stall_ms);
+        return VOL_TIMEOUT;
+    }
+    return vr;
+}
+
 static size_t read_body(char *out, size_t sz, size_t n, void *u) {
-    struct reader *r = u;
-    ssize_t got = stream_read(r->s, r->i, out, sz * n);
+    struct xfer *x = u;
+    ssize_t got = stream_read(x->s, x->i, out, sz * n);
+    x->last_ms = now_ms(); /* waiting for the client is not a stall */
     return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
 }
 
 enum vol_result vol_put(const char *url, struct stream *s, int i,
                         int64_t size, long *status, char *err) {
-    struct reader r = {s, i};
+    struct xfer x = {s, i, 0, 0, 0};
     CURL *h = handle();
 
     if (h == NULL) {
@@ -132,18 +192,19 @@ enum vol_result vol_put(const char *url, struct stream *s, int i,
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
-    curl_easy_setopt(h, CURLOPT_READDATA, &r);
+    curl_easy_setopt(h, CURLOPT_READDATA, &x);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, vol_put_headers);
     curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
     /* A body has no total deadline; a volume that moves no byte for the
-     * timeout is dead. A slow client is the HTTP front's to time out. */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (vol_total_ms + 999) / 1000);
-    return perform(h, status, err);
+     * stall timeout is dead. A slow client is the HTTP front's to time out. */
+    watch_stalls(h, &x);
+    return stalled(&x, perform(h, status, err), err);
 }
 
-enum vol_result vol_delete(const char *url, long *status, char *err) {
+/* simple -- a bodiless request with the total timeout. */
+static enum vol_result simple(const char *url, const char *method,
+                              long *status, char *err) {
     CURL *h = handle();
 
     if (h == NULL) {
@@ -151,7 +212,120 @@ enum vol_result vol_delete(const char *url, long *status, char *err) {
         return VOL_FAILED;
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    else
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, vol_total_ms);
     return perform(h, status, err);
+}
+
+enum vol_result vol_delete(const char *url, long *status, char *err) {
+    return simple(url, "DELETE", status, err);
+}
+
+enum vol_result vol_head(const char *url, long *status, char *err) {
+    return simple(url, "HEAD", status, err);
+}
+
+struct membuf {
+    char *p;
+    size_t len, max;
+};
+
+static size_t to_membuf(char *p, size_t sz, size_t n, void *u) {
+    struct membuf *m = u;
+    size_t add = sz * n;
+    char *q;
+    if (m->len + add > m->max) return 0; /* too big: curl fails the transfer */
+    q = realloc(m->p, m->len + add + 1);
+    if (q == NULL) return 0;
+    memcpy(q + m->len, p, add);
+    m->p = q;
+    m->len += add;
+    m->p[m->len] = '\0';
+    return add;
+}
+
+enum vol_result vol_get_buf(const char *url, size_t max, char **out,
+                            size_t *len, long *status, char *err) {
+    struct membuf m = {NULL, 0, max};
+    enum vol_result vr;
+    CURL *h = handle();
+
+    *out = NULL;
+    if (h == NULL) {
+        mkv_seterr(err, "curl_easy_init failed");
+        return VOL_FAILED;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_membuf);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, vol_total_ms);
+    vr = perform(h, status, err);
+    if (vr != VOL_OK) {
+        free(m.p);
+        return vr;
+    }
+    if (m.p == NULL) m.p = calloc(1, 1);
+    *out = m.p;
+    *len = m.len;
+    return VOL_OK;
+}
+
+static size_t to_stream(char *p, size_t sz, size_t n, void *u) {
+    return stream_write(u, p, sz * n) == MKV_OK ? sz * n : 0;
+}
+
+enum vol_result vol_get_stream(const char *url, struct stream *s,
+                               long *status, char *err) {
+    struct xfer x = {NULL, 0, 0, 0, 0};
+    enum vol_result vr;
+    CURL *h = handle();
+
+    if (h == NULL) {
+        stream_abort(s);
+        mkv_seterr(err, "curl_easy_init failed");
+        return VOL_FAILED;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_stream);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+    watch_stalls(h, &x);
+    vr = stalled(&x, perform(h, status, err), err);
+    if (vr == VOL_OK && *status == 200)
+        stream_finish(s);
+    else
+        stream_abort(s);
+    return vr;
+}
+
+static size_t to_md5(char *p, size_t sz, size_t n, void *u) {
+    return EVP_DigestUpdate(u, p, sz * n) ? sz * n : 0;
+}
+
+enum vol_result vol_get_md5(const char *url, char hex[33], long *status,
+                            char *err) {
+    struct xfer x = {NULL, 0, 0, 0, 0};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char d[16];
+    unsigned int dn = 16;
+    enum vol_result vr;
+    CURL *h = handle();
+
+    if (h == NULL || md == NULL || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
+        EVP_MD_CTX_free(md);
+        mkv_seterr(err, "out of memory");
+        return VOL_FAILED;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_md5);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, md);
+    watch_stalls(h, &x);
+    vr = stalled(&x, perform(h, status, err), err);
+    if (vr == VOL_OK && *status == 200 && EVP_DigestFinal_ex(md, d, &dn)) {
+        for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    }
+    EVP_MD_CTX_free(md);
+    return vr;
 }

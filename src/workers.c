@@ -6,6 +6,9 @@
 #include "volclient.h"
 #include "workers.h"
 
+/* Enough for the deepest worker (a PUT's buffers and libcurl's). */
+#define WORKERS_STACK (512 * 1024)
+
 struct job {
     struct job *next;
     void (*fn)(void *);
@@ -16,6 +19,7 @@ static pthread_mutex_t workers_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t workers_cv = PTHREAD_COND_INITIALIZER;
 static struct job *queue_head, *queue_tail;
 static pthread_t *workers_tids;
+static pthread_attr_t workers_attr; /* small stacks: there may be many */
 static int workers_max, workers_n, workers_idle, workers_queued, workers_stopping;
 
 static void *worker_main(void *unused) {
@@ -50,6 +54,8 @@ int workers_start(int max, char *err) {
         return MKV_ERR;
     }
     workers_max = max;
+    pthread_attr_init(&workers_attr);
+    pthread_attr_setstacksize(&workers_attr, WORKERS_STACK);
     return MKV_OK;
 }
 
@@ -64,7 +70,7 @@ int workers_submit(void (*fn)(void *), void *arg) {
     pthread_mutex_lock(&workers_mu);
     /* Every queued job should have an idle thread on its way to it. */
     if (workers_queued >= workers_idle && workers_n < workers_max) {
-        if (pthread_create(&workers_tids[workers_n], NULL, worker_main, NULL) == 0)
+        if (pthread_create(&workers_tids[workers_n], &workers_attr, worker_main, NULL) == 0)
             workers_n++;
         else if (workers_n == 0)
             rc = MKV_ERR;

@@ -4,18 +4,27 @@
 
 PASS=0
 FAIL=0
+SKIP=0
 PIDS=""
 WORK=$(mktemp -d /tmp/cmkv-test.XXXXXX)
 PY=/usr/bin/python3
 # BIN: where mkv-index and mkv-volume are (a sanitizer build may differ).
 BIN=${MKV_BIN:-bin}
 
-cleanup() {
+# stop_all -- SIGTERM every daemon started here and wait for each, up to
+# 10 s (a sanitizer's or valgrind's leak check at exit takes a while, and
+# a kill -9 would lose its report); then kill -9 whatever is left.
+stop_all() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
     for p in $PIDS; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
         kill -9 "$p" 2>/dev/null
     done
+    PIDS=""
+}
+
+cleanup() {
+    stop_all
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -23,6 +32,8 @@ trap cleanup EXIT
 # ok NAME -- record a pass; bad NAME DETAIL -- record a failure.
 ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "not ok - $1${2:+ ($2)}"; }
+# skip WHY -- record a check that cannot run here, and say why.
+skip() { SKIP=$((SKIP + 1)); echo "skipped: $1"; }
 
 # expect NAME WANT GOT -- pass when the two strings are equal.
 expect() {
@@ -54,12 +65,15 @@ start_volume() {
 }
 
 # start_index INDEXFILE VOLUME... -- start bin/mkv-index on a free port;
-# sets IPORT, IPID and URL, logs to INDEXFILE.log.
+# sets IPORT, IPID and URL, logs to INDEXFILE.log. MKV_INDEX_WRAPPER, if
+# set, is a command line the index runs under (say valgrind ...); it must
+# exec the index in its own process so that IPID gets the signals.
 start_index() {
     local db=$1
     shift
     IPORT=${IPORT_WANT:-$(free_port)}
-    "$BIN"/mkv-index -v --port "$IPORT" --index "$db" "$@" >>"$db.log" 2>&1 &
+    # shellcheck disable=SC2086
+    ${MKV_INDEX_WRAPPER:-} "$BIN"/mkv-index -v --port "$IPORT" --index "$db" "$@" >>"$db.log" 2>&1 &
     IPID=$!
     PIDS="$PIDS $IPID"
     URL="http://localhost:$IPORT"
@@ -84,7 +98,57 @@ vpath() {
     $PY -c 'import sys,hashlib,base64; k=sys.argv[1].encode(); d=hashlib.md5(k).digest(); print("/%02x/%02x/%s"%(d[0],d[1],base64.b64encode(k).decode()))' "$1"
 }
 
+# finish -- stop the daemons, count a failure for each of their logs
+# (WORK/*.log, WORK/*.err) holding a sanitizer report -- ASan, LeakSanitizer
+# at exit, UBSan -- and print the summary line.
 finish() {
-    echo "$PASS passed, $FAIL failed"
+    local f
+    stop_all
+    for f in "$WORK"/*.log "$WORK"/*.err; do
+        [ -f "$f" ] || continue
+        grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" || continue
+        bad "no sanitizer report in ${f##*/}"
+        grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | head -n 40 | sed 's/^/#   /'
+    done
+    if [ "$SKIP" -gt 0 ]; then
+        echo "$PASS passed, $FAIL failed, $SKIP skipped"
+    else
+        echo "$PASS passed, $FAIL failed"
+    fi
     [ "$FAIL" -eq 0 ]
+}
+
+# placed KEY REPLICAS SUBVOLUMES VOLUME... -- the volumes (with /svXX)
+# that hold KEY, best first, computed independently with Python.
+placed() {
+    $PY - "$@" <<'PYEOF'
+import hashlib, sys
+key, n, sv, vols = sys.argv[1].encode(), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+scored = sorted(((hashlib.md5(v.encode() + key).digest(), i, v) for i, v in enumerate(vols)),
+                key=lambda t: (bytes(255 - b for b in t[0]), t[1]))
+out = []
+for s, _, v in scored[:n]:
+    out.append(v if sv == 1 else "%s/sv%02X" % (v, int.from_bytes(s[12:16], "big") % sv))
+print(" ".join(out))
+PYEOF
+}
+
+# vname KEY -- the on-volume path of KEY under cmkv's name rules (pymkv's
+# path, with empty segments as "-" and long ones cut at 254 + "-").
+vname() {
+    $PY - "$1" <<'PYEOF'
+import hashlib, base64, sys
+k = sys.argv[1].encode()
+d = hashlib.md5(k).digest()
+segs = []
+for s in base64.b64encode(k).decode().split("/"):
+    if s == "":
+        segs.append("-")
+        continue
+    while len(s) > 255:
+        segs.append(s[:254] + "-")
+        s = s[254:]
+    segs.append(s)
+print("/%02x/%02x/%s" % (d[0], d[1], "/".join(segs)))
+PYEOF
 }

@@ -47,7 +47,9 @@ expect "a key with %00 answers 400" 400 "$(code "$URL/a%00b")"
 expect "a malformed escape answers 400" 400 "$(code "$URL/a%zzb")"
 LONG=$(head -c 1025 /dev/zero | tr '\0' k)
 expect "a key over 1024 bytes answers 414" 414 "$(code -X PUT -d x "$URL/$LONG")"
-expect "the query string is not part of the key" v "$(curl -s -L "$URL/here?x=1")"
+expect "an unknown query operation answers 400" 400 "$(code "$URL/here?x=1")"
+expect "the query string is not part of the key" '{"next": "", "keys": ["/here"]}' \
+    "$(curl -s "$URL/here?list")"
 if curl -sv "$URL/here" "$URL/here" 2>&1 | grep -q 'Re-using existing connection'; then
     ok "answers keep the connection open"
 else
@@ -129,9 +131,12 @@ echo "# restart keeps the data"
 stop "$IPID"
 expect "SIGTERM stops the index with status 0" 0 "$STOPPED"
 $PY -c '
-import dbm.gnu,sys
+import dbm.gnu,sys,hashlib
 db=dbm.gnu.open(sys.argv[1],"r")
-assert db[b"/here"].decode() in sys.argv[2].split(), db[b"/here"]
+rec=db[b"/here"].decode()
+# minikeyvalue layout: HASH + md5 of the value, then the volume
+assert rec[:4] == "HASH" and rec[4:36] == hashlib.md5(b"v").hexdigest(), rec
+assert rec[36:] in sys.argv[2].split(), rec
 assert db[b"/caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac"]
 assert b"/wehave" not in db
 ' "$WORK/indexdb" "$VOLS" && ok "python's dbm.gnu reads our index" || bad "python's dbm.gnu reads our index"

@@ -60,9 +60,19 @@ static void with_only_a_volume_every_setting_has_its_default(void **state) {
     assert_string_equal(o.index, "/tmp/indexdb");
     assert_int_equal(o.verbose, 0);
     assert_int_equal(o.threads, 2);
-    assert_int_equal(o.workers, 64);
+    assert_int_equal(o.workers, 1024);
     assert_int_equal(o.connect_timeout_ms, 1000);
-    assert_int_equal(o.voltimeout_ms, 10000);
+    assert_int_equal(o.voltimeout_ms, 1000);
+    assert_int_equal(o.stall_timeout_ms, 5000);
+    assert_int_equal(o.command, OPTS_SERVE);
+    assert_int_equal(o.replicas, 1);
+    assert_int_equal(o.subvolumes, 1);
+    assert_int_equal(o.md5sum, 1);
+    assert_int_equal(o.probe, 0);
+    assert_int_equal(o.protect, 0);
+    assert_int_equal(o.sync, 0);
+    assert_int_equal(o.max_size, 0);
+    assert_null(o.fallback);
     assert_int_equal(o.help, 0);
     assert_int_equal(o.version, 0);
     assert_int_equal(o.nvolumes, 1);
@@ -279,6 +289,52 @@ static void each_parse_starts_from_the_defaults(void **state) {
     assert_string_equal(o.volumes[0], "c:3");
 }
 
+static void minikeyvalue_flags_are_parsed(void **state) {
+    (void)state;
+    assert_int_equal(parse(ARGV("mkv-index", "--replicas", "2", "--subvolumes=16",
+                                "--md5sum=false", "--probe", "--protect", "--sync",
+                                "--max-size", "1048576", "--fallback", "f:80",
+                                "a:1", "b:2")),
+                     MKV_OK);
+    assert_int_equal(o.replicas, 2);
+    assert_int_equal(o.subvolumes, 16);
+    assert_int_equal(o.md5sum, 0);
+    assert_int_equal(o.probe, 1);
+    assert_int_equal(o.protect, 1);
+    assert_int_equal(o.sync, 1);
+    assert_int_equal(o.max_size, 1048576);
+    assert_string_equal(o.fallback, "f:80");
+}
+
+static void fewer_volumes_than_replicas_is_refused(void **state) {
+    (void)state;
+    assert_rejected(ARGV("mkv-index", "--replicas", "3", "a:1", "b:2"));
+    assert_non_null(strstr(err, "replicas"));
+}
+
+static void bad_minikeyvalue_values_are_refused(void **state) {
+    (void)state;
+    assert_rejected(ARGV("mkv-index", "--md5sum=maybe", "a:1"));
+    assert_rejected(ARGV("mkv-index", "--subvolumes", "257", "a:1"));
+    assert_rejected(ARGV("mkv-index", "--replicas", "0", "a:1"));
+    assert_rejected(ARGV("mkv-index", "--fallback", "nocolon", "a:1"));
+    assert_rejected(ARGV("mkv-index", "--max-size", "0", "a:1"));
+    assert_rejected(ARGV("mkv-index", "a"));           /* no port */
+    assert_rejected(ARGV("mkv-index", "DELETEDx:1"));  /* reads as a prefix */
+}
+
+static void the_first_word_may_name_the_command(void **state) {
+    (void)state;
+    assert_int_equal(parse(ARGV("mkv-index", "rebuild", "--index", "/x", "a:1")), MKV_OK);
+    assert_int_equal(o.command, OPTS_REBUILD);
+    assert_string_equal(o.index, "/x");
+    assert_int_equal(parse(ARGV("mkv-index", "rebalance", "a:1")), MKV_OK);
+    assert_int_equal(o.command, OPTS_REBALANCE);
+    assert_int_equal(parse(ARGV("mkv-index", "server", "a:1")), MKV_OK);
+    assert_int_equal(o.command, OPTS_SERVE);
+    assert_int_equal(o.nvolumes, 1);
+}
+
 /* Regression tests for bugs found in opts.c. */
 
 static void help_in_a_cluster_does_not_leak_into_the_next_parse(void **state) {
@@ -311,6 +367,10 @@ static void a_bad_value_error_names_the_option(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(with_only_a_volume_every_setting_has_its_default),
+        cmocka_unit_test(minikeyvalue_flags_are_parsed),
+        cmocka_unit_test(fewer_volumes_than_replicas_is_refused),
+        cmocka_unit_test(bad_minikeyvalue_values_are_refused),
+        cmocka_unit_test(the_first_word_may_name_the_command),
         cmocka_unit_test(port_as_a_separate_argument),
         cmocka_unit_test(port_after_an_equals_sign),
         cmocka_unit_test(ports_1_and_65535_are_the_limits),
