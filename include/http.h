@@ -39,8 +39,9 @@ extern const struct http_config *http_cfg;
  * outlive the server. */
 int http_start(const struct http_config *c, char *err);
 
-/* http_stop -- stop accepting, close every connection, join threads. */
-void http_stop(void);
+/* http_stop -- stop accepting; give requests under way up to grace_ms to
+ * finish, abort the rest (503); close every connection, join threads. */
+void http_stop(long grace_ms);
 
 /* http_respond -- queue an empty answer with status (and log it with -v).
  * Answers are prepared once and shared, so this allocates nothing. */

@@ -108,8 +108,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     switch (*(enum req_kind *)*con_cls) {
     case REQ_REFUSED:
         return MHD_NO;
-    case REQ_GET:
     case REQ_PROBE:
+        pending_entered(*con_cls);
+        /* fall through */
+    case REQ_GET:
         if (*upload_data_size != 0) { /* a body we do not want: skip it */
             *upload_data_size = 0;
             return MHD_YES;
@@ -120,8 +122,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         }
         return get_handle(c, method, url, con_cls);
     case REQ_PUT:
+        pending_entered(*con_cls);
         return put_handle(c, url, upload_data, upload_data_size, con_cls);
     case REQ_DELETE:
+        pending_entered(*con_cls);
         return delete_handle(c, url, upload_data, upload_data_size, con_cls);
     }
     return MHD_NO;
@@ -205,8 +209,13 @@ int http_start(const struct http_config *cfg, char *err) {
     return MKV_OK;
 }
 
-void http_stop(void) {
-    if (http_daemon) MHD_stop_daemon(http_daemon);
+void http_stop(long grace_ms) {
+    if (http_daemon) {
+        MHD_socket fd = MHD_quiesce_daemon(http_daemon); /* no new clients */
+        if (fd != MHD_INVALID_SOCKET) close(fd);
+        pending_drain(grace_ms);
+        MHD_stop_daemon(http_daemon);
+    }
     http_daemon = NULL;
     for (size_t i = 0; i < NSTATUS; i++) {
         if (http_prepared[i]) MHD_destroy_response(http_prepared[i]);

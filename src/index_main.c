@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
 
     sigwait(&sigs, &sig);
     log_msg("%s: shutting down", strsignal(sig));
-    http_stop();      /* no new requests; open ones are closed */
+    http_stop(10000); /* no new requests; those under way get 10 s */
     workers_stop();   /* transfers under way finish and are recorded */
     vol_cleanup();
     store_close();

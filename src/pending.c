@@ -1,5 +1,33 @@
 /* pending.c -- suspend/resume bridge between MHD threads and workers. */
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
 #include "pending.h"
+
+/* Every live pending request, for the drain at shutdown; and how many
+ * connections we suspended that MHD has not handed back yet. */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pending *registry;
+static int registry_suspended;
+
+static void note_suspend(struct pending *p) {
+    pthread_mutex_lock(&registry_mu);
+    if (!p->in_mhd_suspend) {
+        p->in_mhd_suspend = 1;
+        registry_suspended++;
+    }
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void pending_entered(struct pending *p) {
+    pthread_mutex_lock(&registry_mu);
+    if (p->in_mhd_suspend) {
+        p->in_mhd_suspend = 0;
+        registry_suspended--;
+    }
+    pthread_mutex_unlock(&registry_mu);
+}
 
 void pending_init(struct pending *p, enum req_kind kind,
                   struct MHD_Connection *conn, const char *method,
@@ -13,9 +41,18 @@ void pending_init(struct pending *p, enum req_kind kind,
     p->status = 0;
     p->method = method;
     p->destroy = destroy;
+    p->abort = NULL;
+    p->in_mhd_suspend = 0;
+    pthread_mutex_lock(&registry_mu);
+    p->prev = NULL;
+    p->next = registry;
+    if (registry) registry->prev = p;
+    registry = p;
+    pthread_mutex_unlock(&registry_mu);
 }
 
 void pending_suspend(struct pending *p) {
+    note_suspend(p);
     pthread_mutex_lock(&p->mu);
     p->suspended = 1;
     MHD_suspend_connection(p->conn);
@@ -38,6 +75,7 @@ void pending_resume(struct pending *p) {
 
 int pending_wait(struct pending *p) {
     int done;
+    note_suspend(p); /* before mu: the lock order is registry, then p */
     pthread_mutex_lock(&p->mu);
     done = p->done;
     if (!done) {
@@ -45,6 +83,7 @@ int pending_wait(struct pending *p) {
         MHD_suspend_connection(p->conn);
     }
     pthread_mutex_unlock(&p->mu);
+    if (done) pending_entered(p);
     return done;
 }
 
@@ -58,13 +97,14 @@ int pending_is_done(struct pending *p) {
 
 void pending_complete(struct pending *p, unsigned status) {
     pthread_mutex_lock(&p->mu);
-    p->status = status;
+    if (!p->done) p->status = status; /* the first answer stands */
     p->done = 1;
     do_resume(p);
     pthread_mutex_unlock(&p->mu);
 }
 
 void pending_closed(struct pending *p) {
+    pending_entered(p); /* a closed connection is not suspended */
     pthread_mutex_lock(&p->mu);
     p->conn = NULL;
     pthread_mutex_unlock(&p->mu);
@@ -77,7 +117,79 @@ void pending_unref(struct pending *p) {
     refs = --p->refs;
     pthread_mutex_unlock(&p->mu);
     if (refs == 0) {
+        pthread_mutex_lock(&registry_mu);
+        if (p->prev) p->prev->next = p->next;
+        else registry = p->next;
+        if (p->next) p->next->prev = p->prev;
+        pthread_mutex_unlock(&registry_mu);
         pthread_mutex_destroy(&p->mu);
         p->destroy(p);
     }
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* do_count_undone -- requests whose answer is not decided yet; registry_mu held. */
+static int do_count_undone(void) {
+    int n = 0;
+    for (struct pending *p = registry; p; p = p->next) {
+        pthread_mutex_lock(&p->mu);
+        n += !p->done && p->conn != NULL;
+        pthread_mutex_unlock(&p->mu);
+    }
+    return n;
+}
+
+int pending_drain(long grace_ms) {
+    double deadline = now_ms() + (double)grace_ms;
+    int undone, aborted = 0, suspended;
+
+    for (;;) {
+        pthread_mutex_lock(&registry_mu);
+        undone = do_count_undone();
+        pthread_mutex_unlock(&registry_mu);
+        if (undone == 0 || now_ms() >= deadline) break;
+        usleep(20 * 1000);
+    }
+    if (undone > 0) {
+        /* Abort what is left: each job then undoes its partial work. A
+         * request is taken off the list's lock before it is touched, and
+         * held by a reference so it cannot be freed meanwhile. */
+        for (;;) {
+            struct pending *victim = NULL;
+            pthread_mutex_lock(&registry_mu);
+            for (struct pending *p = registry; p && !victim; p = p->next) {
+                pthread_mutex_lock(&p->mu);
+                if (!p->done && p->conn != NULL) {
+                    victim = p;
+                    p->refs++;
+                }
+                pthread_mutex_unlock(&p->mu);
+            }
+            pthread_mutex_unlock(&registry_mu);
+            if (victim == NULL) break;
+            pending_complete(victim, 503);
+            if (victim->abort) victim->abort(victim);
+            pending_unref(victim);
+            aborted++;
+        }
+        log_msg("shutdown: %d request%s aborted after %ld ms", aborted,
+                aborted == 1 ? "" : "s", grace_ms);
+    }
+    /* MHD refuses to stop while a connection is still suspended. */
+    deadline = now_ms() + 10000;
+    do {
+        pthread_mutex_lock(&registry_mu);
+        suspended = registry_suspended;
+        pthread_mutex_unlock(&registry_mu);
+        if (suspended > 0) usleep(10 * 1000);
+    } while (suspended > 0 && now_ms() < deadline);
+    if (suspended > 0)
+        log_msg("shutdown: %d connection%s still suspended", suspended,
+                suspended == 1 ? "" : "s");
+    return aborted;
 }

@@ -65,6 +65,9 @@ static void put_destroy(struct pending *p) {
     free(r);
 }
 
+/* put_abort -- shutdown: stop the transfers; the job undoes them. */
+static void put_abort(struct pending *p) { stream_abort(&((struct put_req *)p)->st); }
+
 /* The ring is full: suspend the client until the volumes catch up. */
 static void put_park(void *arg) { pending_suspend(arg); }
 static void put_wake(void *arg) { pending_resume(arg); }
@@ -250,6 +253,7 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
         return http_respond(c, m, url, 503);
     }
     pending_init(&r->p, REQ_PUT, c, m, put_destroy);
+    r->p.abort = put_abort;
     *con_cls = r; /* from here MHD's completion callback frees r */
     r->size = size;
     r->url = url;
