@@ -17,8 +17,9 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
 COMMON_SRC = src/log.c
-INDEX_SRC  = src/autoindex.c src/delete.c src/get.c src/http.c src/index_main.c \
-             src/key.c src/keyset.c src/list.c src/locks.c src/opts.c \
+INDEX_SRC  = src/autoindex.c src/delete.c src/get.c src/health.c src/http.c \
+             src/index_main.c src/key.c src/keyset.c src/list.c src/locks.c \
+             src/metrics.c src/opts.c \
              src/pending.c src/placement.c src/progress.c src/put.c src/query.c \
              src/rebalance.c \
              src/rebuild.c src/record.c src/store.c src/stream.c src/volclient.c \
@@ -122,12 +123,33 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/bench.sh
 
+# Installed: the binaries, the nginx template (for reference and as a base
+# for MKV_VOLUME_TEMPLATE; mkv-volume has its own copy compiled in), the
+# man pages uncompressed (man reads them so; packagers compress), and the
+# systemd units with @BINDIR@ set. `make uninstall` removes exactly these.
+INST_BIN  = $(DESTDIR)$(PREFIX)/bin
+INST_DATA = $(DESTDIR)$(PREFIX)/share/cmkv
+INST_MAN1 = $(DESTDIR)$(PREFIX)/share/man/man1
+INST_UNIT = $(DESTDIR)$(PREFIX)/lib/systemd/system
+MAN1      = mkv-index.1 mkv-volume.1
+UNITS     = mkv-index.service mkv-volume@.service
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 bin/mkv-index bin/mkv-volume $(DESTDIR)$(PREFIX)/bin/
+	install -d "$(INST_BIN)" "$(INST_DATA)" "$(INST_MAN1)" "$(INST_UNIT)"
+	install -m 0755 $(BIN)/mkv-index $(BIN)/mkv-volume "$(INST_BIN)/"
+	install -m 0644 conf/nginx-volume.conf.in "$(INST_DATA)/"
+	install -m 0644 $(addprefix conf/,$(MAN1)) "$(INST_MAN1)/"
+	for u in $(UNITS); do \
+	    sed 's|@BINDIR@|$(PREFIX)/bin|g' "conf/$$u" > "$(INST_UNIT)/$$u" && \
+	    chmod 0644 "$(INST_UNIT)/$$u" || exit 1; \
+	done
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mkv-index $(DESTDIR)$(PREFIX)/bin/mkv-volume
+	rm -f "$(INST_BIN)/mkv-index" "$(INST_BIN)/mkv-volume"
+	rm -f "$(INST_DATA)/nginx-volume.conf.in"
+	rmdir "$(INST_DATA)" 2>/dev/null || true
+	for f in $(MAN1); do rm -f "$(INST_MAN1)/$$f"; done
+	for u in $(UNITS); do rm -f "$(INST_UNIT)/$$u"; done
 
 clean:
 	rm -rf bin bin-asan build build-asan build-fuzz

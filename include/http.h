@@ -48,9 +48,15 @@ void http_stop(long grace_ms);
 enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,
                              const char *url, unsigned status);
 
-/* http_log -- the request line for -v (control and non-ASCII bytes of
- * url replaced, long ones cut). */
-void http_log(const char *method, const char *url, unsigned status);
+/* http_account -- a request is being answered with status and bytes_out
+ * of body: count it in the metrics, write the access log line, and the
+ * -v line (control and non-ASCII bytes of url replaced, long ones cut).
+ * Every answer goes through here once. */
+void http_account(struct MHD_Connection *c, const char *method,
+                  const char *url, unsigned status, uint64_t bytes_out);
+
+/* http_bytes_in -- a request body's bytes taken in, for the metrics. */
+void http_bytes_in(struct MHD_Connection *c, uint64_t n);
 
 /* http_key -- decode url into key (MKV_KEY_MAX bytes) or answer the
  * client with the matching 4xx. Returns 1 when *keylen is set, 0 when
@@ -73,6 +79,16 @@ enum MHD_Result delete_handle(struct MHD_Connection *c, const char *url,
                               size_t *upload_data_size, void **con_cls);
 void delete_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
 enum MHD_Result unlink_handle(struct MHD_Connection *c, const char *url);
+
+/* health_handle -- GET /?health: HEAD every volume (on workers), answer
+ * 200 with JSON when all are up, 503 otherwise. */
+enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
+                              const char *url, void **con_cls);
+void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
+
+/* metrics_answer -- GET /?metrics: the Prometheus text. */
+enum MHD_Result metrics_answer(struct MHD_Connection *c, const char *method,
+                               const char *url);
 
 /* list_answer -- GET /PREFIX?list or ?unlinked: the JSON listing. */
 enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,

@@ -33,6 +33,7 @@ struct opts {
     int sync;                   /* --sync: fsync the index before answering */
     int64_t max_size;           /* --max-size: largest value, 0 = no limit */
     const char *fallback;       /* --fallback host:port for absent keys */
+    const char *access_log;     /* --access-log FILE, "-" for stderr */
     int help, version;          /* --help / --version seen */
     int nvolumes;
     char *volumes[OPTS_MAX_VOLUMES]; /* point into argv or into buf */

@@ -15,7 +15,7 @@
 
 #include <microhttpd.h>
 
-enum req_kind { REQ_REFUSED = 1, REQ_GET, REQ_PROBE, REQ_PUT, REQ_DELETE };
+enum req_kind { REQ_REFUSED = 1, REQ_GET, REQ_PROBE, REQ_HEALTH, REQ_PUT, REQ_DELETE };
 
 struct pending {
     enum req_kind kind;           /* first member: what MHD's con_cls is */

@@ -10,7 +10,9 @@
 enum query_op {
     QUERY_NONE = 0,               /* no query: redirect to the key */
     QUERY_LIST,                   /* ?list: live keys under the path */
-    QUERY_UNLINKED                /* ?unlinked: soft-deleted keys */
+    QUERY_UNLINKED,               /* ?unlinked: soft-deleted keys */
+    QUERY_HEALTH,                 /* ?health: do the volumes answer? */
+    QUERY_METRICS                 /* ?metrics: Prometheus text */
 };
 
 #define QUERY_LIMIT_MAX 1000000000L /* a larger limit is refused */

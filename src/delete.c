@@ -7,6 +7,7 @@
 #include "http.h"
 #include "locks.h"
 #include "log.h"
+#include "metrics.h"
 #include "pending.h"
 #include "placement.h"
 #include "store.h"
@@ -39,6 +40,7 @@ static void delete_job(void *arg) {
         vol_url(target, r->rec.volumes[i], r->path);
         vr = vol_delete(target, &vs, err);
         if (vr == VOL_OK && (vs == 204 || vs == 200 || vs == 404)) continue;
+        metrics_volume_error(r->rec.volumes[i]);
         if (vr == VOL_OK)
             log_msg("DELETE %s: volume answered %ld for %s", r->url, vs, target);
         else

@@ -8,6 +8,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "pending.h"
 #include "placement.h"
 #include "store.h"
@@ -62,7 +63,7 @@ static enum MHD_Result redirect(struct MHD_Connection *c, const char *method,
         MHD_destroy_response(r);
         return MHD_NO;
     }
-    http_log(method, url, 302);
+    http_account(c, method, url, 302, 0);
     ret = MHD_queue_response(c, MHD_HTTP_FOUND, r);
     MHD_destroy_response(r);
     return ret;
@@ -83,7 +84,7 @@ static enum MHD_Result absent(struct MHD_Connection *c, const char *method,
         MHD_destroy_response(r);
         return MHD_NO;
     }
-    http_log(method, url, 302);
+    http_account(c, method, url, 302, 0);
     ret = MHD_queue_response(c, MHD_HTTP_FOUND, r);
     MHD_destroy_response(r);
     return ret;
@@ -110,6 +111,7 @@ static void probe_job(void *arg) {
             r->chosen = v;
             status = 302;
         } else {
+            if (vr != VOL_OK) metrics_volume_error(r->rec.volumes[v]);
             log_msg("GET %s: probe of %s: %s", r->url, r->rec.volumes[v],
                     vr == VOL_OK ? "value missing" : err);
             if (first == VOL_OK) first = vr;
@@ -184,6 +186,8 @@ enum MHD_Result get_handle(struct MHD_Connection *c, const char *method,
             log_msg("%s %s: refused: %s", method, url, q.err);
             return http_respond(c, method, url, 400);
         }
+        if (q.op == QUERY_HEALTH) return health_handle(c, method, url, con_cls);
+        if (q.op == QUERY_METRICS) return metrics_answer(c, method, url);
         if (q.op == QUERY_LIST || q.op == QUERY_UNLINKED) {
             char prefix[MKV_KEY_MAX];
             size_t plen;

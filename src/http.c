@@ -1,12 +1,17 @@
 /* http.c -- libmicrohttpd set-up, request routing, and GET/HEAD. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
 #include "key.h"
 #include "log.h"
+#include "metrics.h"
 #include "pending.h"
 #include "placement.h"
 #include "store.h"
@@ -25,7 +30,85 @@ static struct MHD_Response *http_prepared[NSTATUS];
 /* GET and HEAD carry no state across calls; this marks "headers seen". */
 static enum req_kind http_get_marker = REQ_GET;
 
-void http_log(const char *method, const char *url, unsigned status) {
+/* Per connection (made once, not per request): when the request under
+ * way began, its body bytes, and the client's address for the log. */
+struct connstat {
+    double start;                 /* seconds, monotonic */
+    uint64_t bytes_in;
+    int in_flight;                /* counted in the in-flight gauge */
+    char version[12];
+    char addr[INET6_ADDRSTRLEN];
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct connstat *connstat_of(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    struct connstat *cs;
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    cs = calloc(1, sizeof(*cs));
+    if (cs != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        snprintf(cs->addr, sizeof(cs->addr), "-");
+        if (sa && sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, cs->addr,
+                      sizeof(cs->addr));
+        else if (sa && sa->sa_family == AF_INET6) {
+            const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+            if (IN6_IS_ADDR_V4MAPPED(a6)) /* an IPv4 client on the dual stack */
+                inet_ntop(AF_INET, &a6->s6_addr[12], cs->addr, sizeof(cs->addr));
+            else
+                inet_ntop(AF_INET6, a6, cs->addr, sizeof(cs->addr));
+        }
+    }
+    *socket_context = cs;
+}
+
+/* request_begins -- the first call for a request. */
+static void request_begins(struct MHD_Connection *c, const char *version) {
+    struct connstat *cs = connstat_of(c);
+    if (cs == NULL) return;
+    cs->start = now_s();
+    cs->bytes_in = 0;
+    snprintf(cs->version, sizeof(cs->version), "%s", version);
+    if (!cs->in_flight) {
+        cs->in_flight = 1;
+        metrics_in_flight(1);
+    }
+}
+
+/* request_ends -- answered, or the connection went away. */
+static void request_ends(struct connstat *cs) {
+    if (cs != NULL && cs->in_flight) {
+        cs->in_flight = 0;
+        metrics_in_flight(-1);
+    }
+}
+
+void http_bytes_in(struct MHD_Connection *c, uint64_t n) {
+    struct connstat *cs = connstat_of(c);
+    if (cs) cs->bytes_in += n;
+}
+
+/* http_log -- the -v line. */
+static void http_log(const char *method, const char *url, unsigned status) {
     char safe[201];
     size_t i;
 
@@ -36,11 +119,24 @@ void http_log(const char *method, const char *url, unsigned status) {
     log_msg("%s %s%s %u", method, safe, url[i] ? "..." : "", status);
 }
 
+void http_account(struct MHD_Connection *c, const char *method,
+                  const char *url, unsigned status, uint64_t bytes_out) {
+    struct connstat *cs = connstat_of(c);
+    double took = cs ? now_s() - cs->start : 0;
+
+    metrics_request(method, status, took, cs ? cs->bytes_in : 0, bytes_out);
+    if (log_access_on())
+        log_access(cs ? cs->addr : "-", method, url, cs ? cs->version : "-", status,
+                   (unsigned long long)bytes_out, took);
+    http_log(method, url, status);
+    request_ends(cs);
+}
+
 enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,
                              const char *url, unsigned status) {
     for (size_t i = 0; i < NSTATUS; i++) {
         if (http_statuses[i] == status) {
-            http_log(method, url, status);
+            http_account(c, method, url, status, 0);
             return MHD_queue_response(c, status, http_prepared[i]);
         }
     }
@@ -81,7 +177,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
     (void)cls;
-    (void)version;
+    if (*con_cls == &http_nul_marker || *con_cls == NULL) request_begins(c, version);
     if (*con_cls == &http_nul_marker) {
         *con_cls = NULL;
         log_msg("%s: refused: a NUL byte inside the path", method);
@@ -108,6 +204,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     switch (*(enum req_kind *)*con_cls) {
     case REQ_REFUSED:
         return MHD_NO;
+    case REQ_HEALTH:
+        pending_entered(*con_cls);
+        return health_handle(c, method, url, con_cls);
     case REQ_PROBE:
         pending_entered(*con_cls);
         /* fall through */
@@ -134,10 +233,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)cls;
-    (void)c;
+    request_ends(connstat_of(c)); /* if it ended without an answer */
     if (*con_cls == NULL) return;
     switch (*(enum req_kind *)*con_cls) {
     case REQ_REFUSED: break;
+    case REQ_HEALTH: health_completed(*con_cls, toe); break;
     case REQ_GET: break;
     case REQ_PROBE: get_completed(*con_cls, toe); break;
     case REQ_PUT: put_completed(*con_cls, toe); break;
@@ -174,6 +274,7 @@ static struct MHD_Daemon *start(const struct http_config *cfg, unsigned flags) {
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
         MHD_OPTION_URI_LOG_CALLBACK, check_uri, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
         MHD_OPTION_END);
 }
 
@@ -189,6 +290,7 @@ int http_start(const struct http_config *cfg, char *err) {
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
     http_cfg = cfg;
+    metrics_init(cfg->volumes, cfg->nvolumes);
     for (size_t i = 0; i < NSTATUS; i++) {
         http_prepared[i] =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);

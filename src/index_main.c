@@ -38,12 +38,17 @@ int main(int argc, char **argv) {
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     if (o.command == OPTS_REBUILD) return rebuild_run(&o);
     if (o.command == OPTS_REBALANCE) return rebalance_run(&o);
 
+    if (o.access_log && log_access_open(o.access_log, err) != MKV_OK) {
+        log_msg("%s", err);
+        return 1;
+    }
     if (store_open(o.index, STORE_SERVE, o.sync, err) != MKV_OK) {
         log_msg("%s", err);
         return 1;
@@ -76,7 +81,12 @@ int main(int argc, char **argv) {
             o.port, o.index, store_count(), o.nvolumes, o.nvolumes == 1 ? "" : "s",
             o.replicas, o.replicas == 1 ? "" : "s");
 
-    sigwait(&sigs, &sig);
+    for (;;) {
+        sigwait(&sigs, &sig);
+        if (sig != SIGHUP) break;
+        if (log_access_reopen(err) != MKV_OK) log_msg("%s", err);
+        else log_msg("SIGHUP: access log reopened");
+    }
     log_msg("%s: shutting down", strsignal(sig));
     http_stop(10000); /* no new requests; those under way get 10 s */
     workers_stop();   /* transfers under way finish and are recorded */

@@ -116,7 +116,7 @@ enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,
         log_msg("%s %s: the index is still being loaded for listing", method, url);
         if (busy == NULL) return MHD_NO;
         MHD_add_response_header(busy, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-        http_log(method, url, 503);
+        http_account(c, method, url, 503, 0);
         ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, busy);
         MHD_destroy_response(busy);
         return ret;
@@ -142,7 +142,7 @@ enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    http_log(method, url, 200);
+    http_account(c, method, url, 200, body.len);
     ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;

@@ -1,4 +1,6 @@
 /* log.c -- timestamped, thread-safe error and request lines on stderr. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 
 int log_verbose = 0;
 static const char *log_prog = "mkv";
+static int log_access_fd = -1;      /* stays the same number across reopens */
+static const char *log_access_path;
 
 void log_setprog(const char *name) { log_prog = name; }
 
@@ -45,4 +49,70 @@ void mkv_seterr(char *err, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, MKV_ERRLEN, fmt, ap);
     va_end(ap);
+}
+
+int log_access_open(const char *path, char *err) {
+    log_access_path = path;
+    if (strcmp(path, "-") == 0) {
+        log_access_fd = STDERR_FILENO;
+        return MKV_OK;
+    }
+    log_access_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (log_access_fd < 0) {
+        mkv_seterr(err, "cannot open access log %s: %s", path, strerror(errno));
+        return MKV_ERR;
+    }
+    return MKV_OK;
+}
+
+int log_access_reopen(char *err) {
+    int fd;
+    if (log_access_fd < 0 || log_access_fd == STDERR_FILENO) return MKV_OK;
+    fd = open(log_access_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        mkv_seterr(err, "cannot reopen access log %s: %s", log_access_path,
+                   strerror(errno));
+        return MKV_ERR;
+    }
+    /* dup2 swaps the file behind the number atomically for writers. */
+    if (dup2(fd, log_access_fd) < 0) {
+        mkv_seterr(err, "cannot reopen access log: %s", strerror(errno));
+        close(fd);
+        return MKV_ERR;
+    }
+    close(fd);
+    return MKV_OK;
+}
+
+int log_access_on(void) { return log_access_fd >= 0; }
+
+void log_access(const char *client, const char *method, const char *url,
+                const char *version, unsigned status, unsigned long long bytes,
+                double seconds) {
+    static const char hex[] = "0123456789ABCDEF";
+    char line[2048], path[1024], date[32];
+    struct tm tm;
+    time_t t = time(NULL);
+    size_t i, o = 0;
+    int n;
+
+    for (i = 0; url[i] && o + 4 < sizeof(path); i++) {
+        unsigned char c = (unsigned char)url[i];
+        if (c <= 0x20 || c >= 0x7f || c == '"') {
+            path[o++] = '%';
+            path[o++] = hex[c >> 4];
+            path[o++] = hex[c & 15];
+        } else {
+            path[o++] = (char)c;
+        }
+    }
+    path[o] = '\0';
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %s%s %s\" %u %llu %.0f\n",
+                 client, date, method, path, url[i] ? "..." : "", version, status,
+                 bytes, seconds * 1e6);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof(line)) n = (int)sizeof(line) - 1;
+    if (write(log_access_fd, line, (size_t)n) < 0) return;
 }

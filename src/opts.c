@@ -12,7 +12,8 @@ const char *opts_usage(void) {
     return "usage: mkv-index [server] [--port 3000] [--index /tmp/indexdb] [-v]\n"
            "                 [--replicas N] [--subvolumes N] [--md5sum=BOOL]\n"
            "                 [--probe] [--fallback HOST:PORT] [--protect]\n"
-           "                 [--sync] [--max-size BYTES] [--threads N]\n"
+           "                 [--sync] [--max-size BYTES] [--access-log FILE]\n"
+           "                 [--threads N]\n"
            "                 [--workers N] [--connect-timeout MS]\n"
            "                 [--voltimeout MS] [--stall-timeout MS] VOLUME...\n"
            "       mkv-index rebuild [--index PATH] [--replicas N]\n"
@@ -82,6 +83,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         {"sync", no_argument, NULL, 'S'},
         {"max-size", required_argument, NULL, 'M'},
         {"fallback", required_argument, NULL, 'f'},
+        {"access-log", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -163,6 +165,10 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         case 'f':
             if (!volume_ok(optarg)) goto bad;
             o->fallback = optarg;
+            break;
+        case 'A':
+            if (*optarg == '\0') goto bad;
+            o->access_log = optarg;
             break;
         case 'v': o->verbose = 1; break;
         case 'h': o->help = 1; return MKV_OK;

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "locks.h"
 #include "log.h"
+#include "metrics.h"
 #include "pending.h"
 #include "placement.h"
 #include "store.h"
@@ -135,6 +136,7 @@ static void put_job(void *arg) {
             if (status == 201) status = 400;
             continue;
         }
+        metrics_volume_error(r->volumes[i]);
         if (x->vr == VOL_OK)
             log_msg("PUT %s: volume %s answered %ld", r->url, r->volumes[i], x->status);
         else
@@ -294,6 +296,7 @@ static void put_body(struct put_req *r, const char *data, size_t *size) {
     size_t took = stream_offer(&r->st, data, *size);
     if (r->md5) EVP_DigestUpdate(r->md5, data, took);
     r->received += (int64_t)took;
+    http_bytes_in(r->p.conn, took);
     *size -= took;
 }
 

@@ -33,6 +33,10 @@ void query_add(struct query *q, const char *name, const char *value) {
         set_op(q, QUERY_LIST, name, value);
     } else if (strcmp(name, "unlinked") == 0) {
         set_op(q, QUERY_UNLINKED, name, value);
+    } else if (strcmp(name, "health") == 0) {
+        set_op(q, QUERY_HEALTH, name, value);
+    } else if (strcmp(name, "metrics") == 0) {
+        set_op(q, QUERY_METRICS, name, value);
     } else if (strcmp(name, "start") == 0) {
         if (q->has_start)
             refuse(q, "repeated:", name);

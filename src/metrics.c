@@ -1,0 +1,153 @@
+/* metrics.c -- request, byte, error and latency counters; Prometheus text. */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "placement.h"
+
+static const char *const metrics_methods[] = {"GET", "HEAD", "PUT", "DELETE",
+                                              "UNLINK", "other"};
+#define NMETHODS (sizeof(metrics_methods) / sizeof(metrics_methods[0]))
+#define NCODES 600 /* statuses 0..599 */
+
+/* Latency buckets, upper bounds in seconds. */
+static const double metrics_le[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                    0.005,  0.01,    0.025,  0.05,  0.1,
+                                    0.25,   0.5,     1,      2.5,   5, 10};
+#define NBUCKETS (sizeof(metrics_le) / sizeof(metrics_le[0]))
+
+static atomic_ulong metrics_requests[NMETHODS][NCODES];
+static atomic_ulong metrics_buckets[NBUCKETS + 1]; /* last: +Inf */
+static atomic_ulong metrics_sum_us, metrics_bytes_in, metrics_bytes_out;
+static atomic_long metrics_inflight;
+static char *const *metrics_vols;
+static int metrics_nvols;
+static atomic_ulong metrics_volerr[PLACEMENT_MAX_VOLUMES + 1]; /* last: other */
+
+void metrics_init(char *const *volumes, int nvolumes) {
+    metrics_vols = volumes;
+    metrics_nvols = nvolumes;
+}
+
+static size_t method_index(const char *m) {
+    for (size_t i = 0; i + 1 < NMETHODS; i++)
+        if (strcmp(m, metrics_methods[i]) == 0) return i;
+    return NMETHODS - 1;
+}
+
+void metrics_request(const char *method, unsigned status, double seconds,
+                     uint64_t bytes_in, uint64_t bytes_out) {
+    size_t b = 0;
+    if (status >= NCODES) status = 0;
+    atomic_fetch_add_explicit(&metrics_requests[method_index(method)][status], 1,
+                              memory_order_relaxed);
+    while (b < NBUCKETS && seconds > metrics_le[b]) b++;
+    atomic_fetch_add_explicit(&metrics_buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&metrics_sum_us, (unsigned long)(seconds * 1e6),
+                              memory_order_relaxed);
+    if (bytes_in)
+        atomic_fetch_add_explicit(&metrics_bytes_in, bytes_in, memory_order_relaxed);
+    if (bytes_out)
+        atomic_fetch_add_explicit(&metrics_bytes_out, bytes_out, memory_order_relaxed);
+}
+
+void metrics_in_flight(int delta) {
+    atomic_fetch_add_explicit(&metrics_inflight, delta, memory_order_relaxed);
+}
+
+void metrics_volume_error(const char *volume) {
+    int i;
+    size_t n = strcspn(volume, "/"); /* count a subvolume under its volume */
+    for (i = 0; i < metrics_nvols; i++)
+        if (strlen(metrics_vols[i]) == n && strncmp(metrics_vols[i], volume, n) == 0)
+            break;
+    atomic_fetch_add_explicit(&metrics_volerr[i], 1, memory_order_relaxed);
+}
+
+struct text {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void add(struct text *t, const char *fmt, ...) {
+    va_list ap;
+    int n;
+    if (t->failed) return;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->failed = 1;
+            return;
+        }
+        if ((size_t)n < t->cap - t->len) break;
+        char *q = realloc(t->p, 2 * t->cap + (size_t)n);
+        if (q == NULL) {
+            t->failed = 1;
+            return;
+        }
+        t->p = q;
+        t->cap = 2 * t->cap + (size_t)n;
+    }
+    t->len += (size_t)n;
+}
+
+static unsigned long get(atomic_ulong *a) {
+    return atomic_load_explicit(a, memory_order_relaxed);
+}
+
+char *metrics_render(size_t keys, size_t *len) {
+    struct text t = {malloc(8192), 0, 8192, 0};
+    unsigned long cum = 0;
+
+    if (t.p == NULL) return NULL;
+    add(&t, "# HELP cmkv_requests_total Requests answered, by method and status.\n"
+            "# TYPE cmkv_requests_total counter\n");
+    for (size_t m = 0; m < NMETHODS; m++)
+        for (unsigned c = 0; c < NCODES; c++)
+            if (get(&metrics_requests[m][c]))
+                add(&t, "cmkv_requests_total{method=\"%s\",code=\"%u\"} %lu\n",
+                    metrics_methods[m], c, get(&metrics_requests[m][c]));
+    add(&t, "# HELP cmkv_requests_in_flight Requests being served.\n"
+            "# TYPE cmkv_requests_in_flight gauge\n"
+            "cmkv_requests_in_flight %ld\n",
+        atomic_load_explicit(&metrics_inflight, memory_order_relaxed));
+    add(&t, "# HELP cmkv_received_bytes_total Request body bytes taken in.\n"
+            "# TYPE cmkv_received_bytes_total counter\n"
+            "cmkv_received_bytes_total %lu\n"
+            "# HELP cmkv_sent_bytes_total Response body bytes sent.\n"
+            "# TYPE cmkv_sent_bytes_total counter\n"
+            "cmkv_sent_bytes_total %lu\n",
+        get(&metrics_bytes_in), get(&metrics_bytes_out));
+    add(&t, "# HELP cmkv_volume_errors_total Failed transfers, by volume.\n"
+            "# TYPE cmkv_volume_errors_total counter\n");
+    for (int i = 0; i < metrics_nvols; i++)
+        add(&t, "cmkv_volume_errors_total{volume=\"%s\"} %lu\n", metrics_vols[i],
+            get(&metrics_volerr[i]));
+    add(&t, "# HELP cmkv_request_duration_seconds Time to answer a request.\n"
+            "# TYPE cmkv_request_duration_seconds histogram\n");
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        cum += get(&metrics_buckets[b]);
+        add(&t, "cmkv_request_duration_seconds_bucket{le=\"%g\"} %lu\n", metrics_le[b], cum);
+    }
+    cum += get(&metrics_buckets[NBUCKETS]);
+    add(&t, "cmkv_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+            "cmkv_request_duration_seconds_sum %.6f\n"
+            "cmkv_request_duration_seconds_count %lu\n",
+        cum, (double)get(&metrics_sum_us) / 1e6, cum);
+    add(&t, "# HELP cmkv_keys Records in the index.\n"
+            "# TYPE cmkv_keys gauge\n"
+            "cmkv_keys %zu\n", keys);
+    if (t.failed) {
+        free(t.p);
+        return NULL;
+    }
+    *len = t.len;
+    return t.p;
+}
