@@ -36,25 +36,26 @@ static void pick_order(int n, int *order) {
     }
 }
 
-/* redirect -- the 302 to replica v of rec, with the record's headers. */
-static enum MHD_Result redirect(struct MHD_Connection *c, const char *method,
-                                const char *url, const struct record *rec,
-                                int v, const char *path) {
-    char location[VOL_URL_MAX], vols[RECORD_MAX], etag[36];
+/* send_302 -- a redirect to location, with rec's headers when given. */
+static enum MHD_Result send_302(struct MHD_Connection *c, const char *method,
+                                const char *url, const char *location,
+                                const struct record *rec) {
+    char vols[RECORD_MAX], etag[36];
     struct MHD_Response *r;
     enum MHD_Result ret;
     size_t n = 0;
     int ok;
 
-    vol_url(location, rec->volumes[v], path);
-    for (int i = 0; i < rec->nvolumes; i++)
-        n += (size_t)snprintf(vols + n, sizeof(vols) - n, "%s%s", i ? "," : "",
-                              rec->volumes[i]);
     r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (r == NULL) return MHD_NO;
-    ok = MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location) == MHD_YES &&
-         MHD_add_response_header(r, "Key-Volumes", vols) == MHD_YES;
-    if (ok && rec->hash[0]) {
+    ok = MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location) == MHD_YES;
+    if (ok && rec != NULL) {
+        for (int i = 0; i < rec->nvolumes; i++)
+            n += (size_t)snprintf(vols + n, sizeof(vols) - n, "%s%s", i ? "," : "",
+                                  rec->volumes[i]);
+        ok = MHD_add_response_header(r, "Key-Volumes", vols) == MHD_YES;
+    }
+    if (ok && rec != NULL && rec->hash[0]) {
         snprintf(etag, sizeof(etag), "\"%s\"", rec->hash);
         ok = MHD_add_response_header(r, "Content-Md5", rec->hash) == MHD_YES &&
              MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag) == MHD_YES;
@@ -69,25 +70,23 @@ static enum MHD_Result redirect(struct MHD_Connection *c, const char *method,
     return ret;
 }
 
+/* redirect -- the 302 to replica v of rec. */
+static enum MHD_Result redirect(struct MHD_Connection *c, const char *method,
+                                const char *url, const struct record *rec,
+                                int v, const char *path) {
+    char location[VOL_URL_MAX];
+    vol_url(location, rec->volumes[v], path);
+    return send_302(c, method, url, location, rec);
+}
+
 /* absent -- the key is not there (or unlinked): 404, or the fallback. */
 static enum MHD_Result absent(struct MHD_Connection *c, const char *method,
                               const char *url) {
     char location[8 + PLACEMENT_VOLUME_MAX + 4 * MKV_KEY_MAX];
-    struct MHD_Response *r;
-    enum MHD_Result ret;
 
     if (http_cfg->fallback == NULL) return http_respond(c, method, url, 404);
     snprintf(location, sizeof(location), "http://%s%s", http_cfg->fallback, url);
-    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if (r == NULL) return MHD_NO;
-    if (MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location) != MHD_YES) {
-        MHD_destroy_response(r);
-        return MHD_NO;
-    }
-    http_account(c, method, url, 302, 0);
-    ret = MHD_queue_response(c, MHD_HTTP_FOUND, r);
-    MHD_destroy_response(r);
-    return ret;
+    return send_302(c, method, url, location, NULL);
 }
 
 static void probe_destroy(struct pending *p) { free(p); }

@@ -84,7 +84,8 @@ int main(int argc, char **argv) {
     for (;;) {
         sigwait(&sigs, &sig);
         if (sig != SIGHUP) break;
-        if (log_access_reopen(err) != MKV_OK) log_msg("%s", err);
+        if (!log_access_on()) log_msg("SIGHUP: no access log to reopen");
+        else if (log_access_reopen(err) != MKV_OK) log_msg("%s", err);
         else log_msg("SIGHUP: access log reopened");
     }
     log_msg("%s: shutting down", strsignal(sig));

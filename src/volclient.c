@@ -94,6 +94,7 @@ static CURL *handle(void) {
     curl_easy_setopt(vol_handle, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(vol_handle, CURLOPT_PROTOCOLS_STR, "http");
     curl_easy_setopt(vol_handle, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(vol_handle, CURLOPT_PROXY, ""); /* never $http_proxy */
     return vol_handle;
 }
 
@@ -273,26 +274,31 @@ enum vol_result vol_get_buf(const char *url, size_t max, char **out,
     return VOL_OK;
 }
 
+/* get_body -- GET url, handing the body to fn(arg) as it arrives; a
+ * volume that stalls is timed out like a PUT's. */
+static enum vol_result get_body(const char *url, curl_write_callback fn,
+                                void *arg, long *status, char *err) {
+    struct xfer x = {NULL, 0, 0, 0, 0};
+    CURL *h = handle();
+
+    if (h == NULL) {
+        mkv_seterr(err, "curl_easy_init failed");
+        return VOL_FAILED;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fn);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, arg);
+    watch_stalls(h, &x);
+    return stalled(&x, perform(h, status, err), err);
+}
+
 static size_t to_stream(char *p, size_t sz, size_t n, void *u) {
     return stream_write(u, p, sz * n) == MKV_OK ? sz * n : 0;
 }
 
 enum vol_result vol_get_stream(const char *url, struct stream *s,
                                long *status, char *err) {
-    struct xfer x = {NULL, 0, 0, 0, 0};
-    enum vol_result vr;
-    CURL *h = handle();
-
-    if (h == NULL) {
-        stream_abort(s);
-        mkv_seterr(err, "curl_easy_init failed");
-        return VOL_FAILED;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_stream);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-    watch_stalls(h, &x);
-    vr = stalled(&x, perform(h, status, err), err);
+    enum vol_result vr = get_body(url, to_stream, s, status, err);
     if (vr == VOL_OK && *status == 200)
         stream_finish(s);
     else
@@ -306,23 +312,17 @@ static size_t to_md5(char *p, size_t sz, size_t n, void *u) {
 
 enum vol_result vol_get_md5(const char *url, char hex[33], long *status,
                             char *err) {
-    struct xfer x = {NULL, 0, 0, 0, 0};
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char d[16];
     unsigned int dn = 16;
     enum vol_result vr;
-    CURL *h = handle();
 
-    if (h == NULL || md == NULL || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
+    if (md == NULL || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
         EVP_MD_CTX_free(md);
         mkv_seterr(err, "out of memory");
         return VOL_FAILED;
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_md5);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, md);
-    watch_stalls(h, &x);
-    vr = stalled(&x, perform(h, status, err), err);
+    vr = get_body(url, to_md5, md, status, err);
     if (vr == VOL_OK && *status == 200 && EVP_DigestFinal_ex(md, d, &dn)) {
         for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
     }

@@ -98,6 +98,8 @@ import json, sys, urllib.request
 entries = json.load(urllib.request.urlopen(sys.argv[1] + "/", timeout=2))
 names = [e["name"] for e in entries]
 sys.exit(0 if "ab" in names and ".nginx" not in names else 1)' "$URL"
+check "nginx's own files are not served" test "$(code GET "$URL/.nginx/nginx.pid")" = 403
+check "nor can they be overwritten" test "$(code PUT "$URL/.nginx/nginx.pid" -d 1)" = 403
 check "DELETE answers 204" test "$(code DELETE "$URL/ab/cd/Zm9v")" = 204
 check "GET after DELETE answers 404" test "$(code GET "$URL/ab/cd/Zm9v")" = 404
 
