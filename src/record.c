@@ -61,9 +61,14 @@ int record_decode(const char *data, size_t len, struct record *r, char *err) {
             return MKV_ERR;
         }
         memcpy(r->buf + o, data + start, i - start);
+        r->buf[o + i - start] = '\0';
+        /* The rule record_encode writes by, so the two always agree. */
+        if (!record_volume_ok(r->buf + o)) {
+            mkv_seterr(err, "record names a volume that reads as a prefix");
+            return MKV_ERR;
+        }
         r->volumes[r->nvolumes++] = r->buf + o;
-        o += i - start;
-        r->buf[o++] = '\0';
+        o += i - start + 1;
         start = i + 1;
     }
     return MKV_OK;

@@ -77,8 +77,8 @@ while [ $# -gt 0 ] && [ "$1" != --asan ] && [ "$1" != --valgrind ]; do
     plain="$plain $1"
     shift
 done
-# shellcheck disable=SC2086
 if [ "${1:-}" != --valgrind ]; then
+    # shellcheck disable=SC2086
     units $plain
     integration ""
 fi
@@ -86,20 +86,18 @@ fi
 if [ "${1:-}" = --asan ]; then
     san_bin=$2
     shift 2
-    # Reports go to files, one per process, so none is lost with a log a
-    # test deletes; abort_on_error makes the first one fatal.
+    # ASan's reports (leaks at exit too) go to files, one per process, so
+    # none is lost with a log a test deletes; abort_on_error makes the
+    # first one fatal. gcc's UBSan writes to stderr whatever log_path
+    # says: lib.sh's finish finds those in the daemons' logs.
     export MKV_BIN="$san_bin" MKV_VOLUME_BIN="$san_bin/mkv-volume"
     export ASAN_OPTIONS="abort_on_error=1:halt_on_error=1:detect_leaks=1:log_path=$reports/asan"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
-    if [ -f tests/lsan.supp ]; then
-        export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
-    fi
     units "$@"
     integration "asan: "
 elif [ "${1:-}" = --valgrind ]; then
     # Only definite leaks count (libraries keep some memory reachable).
     export MKV_INDEX_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=99 --log-file=$reports/valgrind.%p"
-    export MKV_SLOW=1
     integration "valgrind: "
 fi
 

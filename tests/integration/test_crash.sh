@@ -80,25 +80,32 @@ fi
 # shellcheck disable=SC2086
 start_index "$WORK/indexdb" $VOLS || exit 1
 ok "the index restarts on the file it was killed over"
+# Every key written, fetched through the index (redirect followed), 8 at
+# a time: "KEY STATUS SHA256 GOT" where GOT is "absent", the sha256 of
+# what was read, or "broken ERROR".
+cat "$WORK"/w.*.txt | $PY -c '
+import concurrent.futures, hashlib, sys, urllib.error, urllib.parse, urllib.request
+base = sys.argv[1]
+def fetch(line):
+    key, st, sha = line.split()
+    try:
+        with urllib.request.urlopen(base + urllib.parse.quote(key), timeout=10) as r:
+            got = hashlib.sha256(r.read()).hexdigest()
+    except urllib.error.HTTPError as e:
+        got = "absent" if e.code == 404 else "broken %d" % e.code
+    except Exception as e:
+        got = "broken " + type(e).__name__
+    return "%s %s %s %s" % (key, st, sha, got.replace(" ", "-"))
+with concurrent.futures.ThreadPoolExecutor(8) as ex:
+    for out in ex.map(fetch, sys.stdin.read().splitlines()):
+        print(out)' "$URL" >"$WORK/fetched"
 total=0
 lost=0
 wrong=0
 absent=0
 present=0
-# fetch KEY -- GET KEY through the index; print "absent", or the sha256 of the
-# value when the redirect reads back 200, or "broken STATUS".
-fetch() {
-    local st
-    st=$(curl -s -L -o "$WORK/got" -w '%{http_code}' --max-time 10 "$URL$1")
-    case "$st" in
-    404) echo absent ;;
-    200) sha256sum <"$WORK/got" | cut -c1-64 ;;
-    *) echo "broken $st" ;;
-    esac
-}
-while read -r key st sum; do
+while read -r key st sum got; do
     total=$((total + 1))
-    got=$(fetch "$key")
     if [ "$st" = 201 ]; then
         if [ "$got" != "$sum" ]; then
             lost=$((lost + 1))
@@ -112,7 +119,7 @@ while read -r key st sum; do
         wrong=$((wrong + 1))
         echo "# unacknowledged $key ($st) reads back: $got"
     fi
-done < <(cat "$WORK"/w.*.txt)
+done <"$WORK/fetched"
 acks=$(cat "$WORK"/w.*.txt | grep -c ' 201 ')
 echo "# $total PUTs: $acks acknowledged; of the rest $absent absent, $present stored whole"
 if [ "$acks" -ge $((ROUNDS * 20)) ]; then ok "at least 20 PUTs a round were acknowledged ($acks)"; else bad "at least 20 PUTs a round were acknowledged" "$acks"; fi
@@ -167,5 +174,40 @@ for i in range(10000):
     expect "a new put to volume 1 answers 201" 201 "$(code -X PUT -d after "$URL$onv1b")"
     expect "and reads back" after "$(curl -s -L --max-time 5 "$URL$onv1b")"
 fi
+
+echo "# SIGTERM while a PUT waits on a volume that never answers"
+# A "volume" that accepts connections, reads, and never answers (it
+# exits by itself after 30 s).
+MUTE=$(free_port)
+$PY -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); s.settimeout(0.5)
+held, end = [], time.time() + 30
+while time.time() < end:
+    try:
+        c, _ = s.accept(); c.settimeout(0.1); held.append(c)
+    except socket.timeout:
+        pass
+    for c in held:
+        try: c.recv(65536)
+        except OSError: pass' "$MUTE" &
+PIDS="$PIDS $!"
+stop "$IPID"
+start_index "$WORK/mute.db" --voltimeout 1000 "localhost:$MUTE" || exit 1
+code -X PUT -d stuck "$URL/stuck" >/dev/null &
+client=$!
+sleep 0.5
+t0=$(date +%s%N)
+stop "$IPID"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect "the index exits 0 after SIGTERM with a PUT stalled on its volume" 0 "$STOPPED"
+if grep -q 'Fatal error' "$WORK/mute.db.log"; then
+    bad "and logs no fatal error" "$(grep -m 1 'Fatal error' "$WORK/mute.db.log")"
+else
+    ok "and logs no fatal error"
+fi
+if [ "$ms" -lt 10000 ]; then ok "within 10 s (${ms} ms)"; else bad "within 10 s" "${ms} ms"; fi
+wait "$client"
 
 finish

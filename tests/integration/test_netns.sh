@@ -111,14 +111,6 @@ esac
 # shellcheck disable=SC2086
 start_index "$WORK/indexdb" --connect-timeout 2000 --voltimeout 3000 --stall-timeout 3000 $VOLS || exit 1
 
-# where KEY -- the index (0-2) of the volume pymkv places KEY on.
-where() {
-    $PY -c '
-import hashlib, sys
-vols = sys.argv[1].split(); k = sys.argv[2].encode()
-print(max(range(len(vols)), key=lambda i: hashlib.md5(vols[i].encode() + k).digest()))' "$VOLS" "$1"
-}
-
 # keyon I PREFIX -- the first key PREFIX/N that lives on volume I.
 keyon() {
     $PY -c '
@@ -166,13 +158,21 @@ all GET
 same=0
 for j in $(seq "$N") big; do cmp -s "$WORK/vals/$j" "$WORK/st/$j.got" && same=$((same + 1)); done
 expect "every value reads back byte for byte through the redirect" $((N + 1)) "$same"
+# Placement and path of every key at once (pymkv's rules, in Python).
+$PY -c '
+import base64, hashlib, sys
+vols = sys.argv[1].split()
+for j in range(1, int(sys.argv[2]) + 1):
+    k = b"/ns/key%d" % j
+    w = max(range(len(vols)), key=lambda i: hashlib.md5(vols[i].encode() + k).digest())
+    d = hashlib.md5(k).digest()
+    print(j, w, "/%02x/%02x/%s" % (d[0], d[1], base64.b64encode(k).decode()))' "$VOLS" "$N" >"$WORK/placed"
 onvol=(0 0 0)
 misplaced=0
-for j in $(seq "$N"); do
-    w=$(where "/ns/key$j")
+while read -r j w path; do
     onvol[$w]=$((onvol[w] + 1))
-    cmp -s "$WORK/vals/$j" "$WORK/v$w$(vpath "/ns/key$j")" || misplaced=$((misplaced + 1))
-done
+    cmp -s "$WORK/vals/$j" "$WORK/v$w$path" || misplaced=$((misplaced + 1))
+done <"$WORK/placed"
 expect "each value is a file on the volume placement names" 0 "$misplaced"
 if [ "${onvol[0]}" -gt 0 ] && [ "${onvol[1]}" -gt 0 ] && [ "${onvol[2]}" -gt 0 ]; then
     ok "all three namespaces hold keys (${onvol[*]})"
