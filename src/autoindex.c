@@ -147,11 +147,16 @@ int autoindex_parse(const char *json, size_t len,
             if (string(&c, field, sizeof(field), &n)) return MKV_ERR;
             if (expect(&c, ':')) return MKV_ERR;
             skip_ws(&c);
+            if ((strcmp(field, "name") == 0 && has_name) ||
+                (strcmp(field, "type") == 0 && has_type)) {
+                mkv_seterr(err, "autoindex: an entry with two \"%s\" fields", field);
+                return MKV_ERR;
+            }
             if (strcmp(field, "name") == 0) {
-                if (has_name || string(&c, name, sizeof(name), &namelen)) return MKV_ERR;
+                if (string(&c, name, sizeof(name), &namelen)) return MKV_ERR;
                 has_name = 1;
             } else if (strcmp(field, "type") == 0) {
-                if (has_type || string(&c, type, sizeof(type), &n)) return MKV_ERR;
+                if (string(&c, type, sizeof(type), &n)) return MKV_ERR;
                 has_type = 1;
             } else if (c.p < c.end && *c.p == '"') {
                 if (string(&c, field, sizeof(field), &n)) return MKV_ERR;
