@@ -1,0 +1,601 @@
+#!/bin/sh
+# bench.sh -- `make bench`: cmkv's speed and memory as ratios to references
+# measured in the same run, on a local cluster on loopback.
+#
+# Starts three volumes (bin/mkv-volume), the index (bin/mkv-index) and a
+# stock nginx that answers 404 from its config alone, all on free ports
+# with their data under one mktemp -d, and prints one table row per
+# measure: cmkv's figure, the reference's, the ratio, the target and
+# PASS/MISS. Targets are informational: the exit status is 0 unless
+# something broke (a daemon that does not start, a wrong answer); then
+# the daemons' logs are kept in build/bench-logs/.
+#
+#   1. fetch missing: wrk and hey on a missing key, index vs nginx 404
+#   2. fetch present: the 302 with wrk; hey following it to the volume
+#   3. thrasher (tests/bench/thrasher.c): PUT/GET/DELETE/GET rounds through
+#      the index vs the same rounds sent straight to one volume
+#   4. a 256 MiB PUT through the index at --replicas 3 vs one direct PUT,
+#      and the index's peak RSS meanwhile
+#   5. scale: an index of 1,000,000 keys vs one of 1 key (fetch rate,
+#      start-up time, memory, file size); the 1M-key file is cached in
+#      build/bench-1m.db
+#
+# Environment: BENCH_SECONDS (default 10) for each wrk/hey run,
+# BENCH_ROUNDS (10000) and BENCH_THREADS (16) for the thrasher,
+# BENCH_BIG_MIB (256) for the big value, BENCH_KEYS (1000000) for scale;
+# TMPDIR (/tmp) for where the data goes (TMPDIR=/dev/shm keeps the disk out
+# of row 4); MKV_BIN (bin) for the binaries under test.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-10000}
+THREADS=${BENCH_THREADS:-16}
+BIG_MIB=${BENCH_BIG_MIB:-256}
+NKEYS=${BENCH_KEYS:-1000000}
+PY=/usr/bin/python3
+HZ=$(getconf CLK_TCK)
+BIN=${MKV_BIN:-bin}
+# The cached big index: bump DB_VERSION when its layout changes.
+DB_VERSION=1
+DB_CACHE=build/bench-1m.db
+[ "$NKEYS" = 1000000 ] || DB_CACHE=build/bench-$NKEYS-keys.db
+
+say() { echo "bench: $*" >&2; }
+die() { say "$*"; BROKEN=1; exit 1; }
+
+for v in "$SECS" "$ROUNDS" "$THREADS" "$BIG_MIB" "$NKEYS"; do
+    case "$v" in ''|*[!0-9]*|0*) die "BENCH_* settings must be positive integers" ;; esac
+done
+
+# --- tools -------------------------------------------------------------
+
+missing=""
+command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+command -v hey >/dev/null 2>&1 || missing="$missing hey"
+if [ -n "$missing" ]; then
+    cmd="apt-get install -y --no-install-recommends$missing"
+    if [ "$(id -u)" -ne 0 ]; then
+        say "missing:$missing"
+        say "run as root: apt-get update && $cmd"
+        exit 1
+    fi
+    say "installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get update -qq >&2 || ! $cmd >&2; then die "apt-get failed"; fi
+fi
+for t in curl nginx "$PY"; do
+    command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] ||
+        die "$t not found (make deps installs it)"
+done
+NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
+if [ ! -x "$BIN/mkv-index" ] || [ ! -x "$BIN/mkv-volume" ]; then
+    die "no $BIN/mkv-index or $BIN/mkv-volume; run make all"
+fi
+
+mkdir -p build
+# shellcheck disable=SC2046
+cc -O2 -Wall -Wextra -o build/thrasher tests/bench/thrasher.c \
+    $(pkg-config --cflags --libs libcurl) -pthread || die "cannot build the thrasher"
+
+# --- processes -----------------------------------------------------------
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cmkv-bench.XXXXXX") || die "mktemp failed"
+PIDS=""
+
+# shellcheck disable=SC2317 # called from the trap
+cleanup() {
+    trap - EXIT HUP INT PIPE TERM
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    for p in $PIDS; do
+        for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+            kill -0 "$p" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$p" 2>/dev/null
+    done
+    wait 2>/dev/null
+    # Keep the daemons' logs when something broke.
+    if [ "${BROKEN:-0}" -ne 0 ] && [ -d "$WORK" ]; then
+        rm -rf build/bench-logs
+        mkdir -p build/bench-logs && cp "$WORK"/*.log build/bench-logs/ 2>/dev/null &&
+            echo "bench: logs kept in build/bench-logs/" >&2
+    fi
+    rm -rf "$WORK"
+}
+# A signal would end the shell without the EXIT trap: turn each into an
+# exit (PIPE too, for `make bench | head`).
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
+
+# free_port -- a TCP port nothing listens on right now.
+free_port() {
+    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# port_is_free PORT -- true if PORT can be bound on all interfaces.
+port_is_free() {
+    $PY -c 'import socket,sys; s=socket.socket(); s.bind(("",int(sys.argv[1])))' "$1" 2>/dev/null
+}
+
+now_ns() { date +%s%N; }
+
+# wait_http URL PID -- until URL answers anything; false if PID died or
+# 10 s went by.
+wait_http() {
+    _end=$(($(now_ns) + 10000000000))
+    until curl -s -o /dev/null --max-time 1 "$1"; do
+        kill -0 "$2" 2>/dev/null || return 1
+        [ "$(now_ns)" -lt "$_end" ] || return 1
+    done
+}
+
+# forget PID... -- stop these (SIGTERM, then SIGKILL after 10 s) and drop
+# them from PIDS.
+forget() {
+    for p in "$@"; do kill "$p" 2>/dev/null; done
+    for p in "$@"; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    _rest=""
+    for p in $PIDS; do
+        case " $* " in *" $p "*) ;; *) _rest="$_rest $p" ;; esac
+    done
+    PIDS=$_rest
+}
+
+# start_volume N PORT -- bin/mkv-volume on PORT with data in WORK/vN.
+start_volume() {
+    "$BIN"/mkv-volume "$2" "$WORK/v$1" >"$WORK/v$1.log" 2>&1 &
+    PIDS="$PIDS $!"
+    wait_http "http://127.0.0.1:$2/" "$!" ||
+        { cat "$WORK/v$1.log" >&2; die "volume $1 on port $2 did not start"; }
+}
+
+# The index is started through this launcher so that its start-up can be
+# timed to the millisecond (a curl loop here costs ~40 ms a try): it forks,
+# execs the index in the child and polls the port until an HTTP request
+# gets an answer (UP); then, since the index may go on loading its key
+# sets for listing in the background, until GET /?list&limit=1 stops
+# answering 503 (READY). It writes "PID UP READY" ("-" for a time never
+# reached) to INFO, then stays the index's parent: it passes SIGINT and
+# SIGTERM on and exits with its status.
+cat >"$WORK/launch.py" <<'PYEOF'
+import os, signal, socket, sys, time
+info, port, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+t0 = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    try:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+for s in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(s, lambda n, f: os.kill(pid, n))
+
+def status(path):
+    """The status of GET path, 0 for no answer."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+            c.sendall(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+            line = c.recv(64).split(b" ")
+            return int(line[1]) if len(line) > 1 and line[1].isdigit() else 0
+    except OSError:
+        return 0
+
+def wait_for(ok, limit, pause):
+    while time.monotonic() - t0 < limit:
+        if ok():
+            return time.monotonic() - t0
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
+        time.sleep(pause)
+    return None
+
+up = wait_for(lambda: status(b"/") != 0, 10, 0.001)
+ready = up and wait_for(lambda: status(b"/?list&limit=1") != 503, 60, 0.01)
+fmt = lambda t: "-" if t is None else "%.4f" % t
+with open(info + ".tmp", "w") as f:
+    f.write("%d %s %s\n" % (pid, fmt(up), fmt(ready)))
+os.rename(info + ".tmp", info)
+try:
+    st = os.waitpid(pid, 0)[1]
+except ChildProcessError:   # reaped by wait_for: it died early
+    st = 1 << 8
+sys.exit(os.waitstatus_to_exitcode(st) & 255)
+PYEOF
+
+# start_index NAME PORT DBFILE ARGS... -- bin/mkv-index (through the
+# launcher), logging to WORK/NAME.log; sets IPID to the index's pid, LPID
+# to the launcher's, STARTUP_S to the seconds from exec until the port
+# answered and READY_S until it was ready to list (the load runs start
+# only then).
+start_index() {
+    _name=$1 _port=$2 _db=$3
+    shift 3
+    _info=$WORK/$_name.started
+    rm -f "$_info"
+    $PY "$WORK/launch.py" "$_info" "$_port" "$BIN/mkv-index" --port "$_port" \
+        --index "$_db" "$@" >"$WORK/$_name.log" 2>&1 &
+    LPID=$!
+    PIDS="$PIDS $LPID"
+    for _ in $(seq 1500); do
+        [ -f "$_info" ] && break
+        kill -0 "$LPID" 2>/dev/null || break
+        sleep 0.01
+    done
+    read -r IPID STARTUP_S READY_S <"$_info" 2>/dev/null || { IPID=""; STARTUP_S=-; }
+    if [ -z "$IPID" ] || [ "$STARTUP_S" = - ]; then
+        cat "$WORK/$_name.log" >&2
+        die "index $_name on port $_port did not start"
+    fi
+    PIDS="$PIDS $IPID"
+    [ "$READY_S" != - ] || broken "index $_name: listing still 503 after 60 s"
+    STARTUP_S=$(awk -v s="$STARTUP_S" 'BEGIN { printf "%.3f", s }')
+    READY_S=$(awk -v s="$READY_S" 'BEGIN { if (s == "-") print s; else printf "%.3f", s }')
+}
+
+# --- measuring -----------------------------------------------------------
+
+BROKEN=0
+ROWS=$WORK/rows
+: >"$ROWS"
+
+# broken WHAT -- a wrong answer or a failed tool: reported, exit 1 at end.
+broken() { say "BROKEN: $*"; BROKEN=1; }
+
+# cpu_ticks PID... -- user + system clock ticks the processes (all their
+# threads) have used so far.
+cpu_ticks() {
+    for _p in "$@"; do
+        # Fields after the ")" that closes the command name: utime, stime
+        # are the 12th and 13th.
+        sed 's/.*) //' "/proc/$_p/stat" 2>/dev/null
+    done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+
+# run_wrk URL WANT PID... -- wrk -t2 -c100; sets RATE (requests/s) and
+# CPU_US, the CPU time the server processes PID... spent per request, in
+# microseconds: on a shared machine a steadier figure than RATE, which
+# also depends on how the CPUs were split with wrk and everything else.
+# WANT is "4xx" (every answer must count as an error to wrk) or "3xx"
+# (none may).
+run_wrk() {
+    _out=$WORK/wrk.out _url=$1 _want=$2
+    shift 2
+    say "wrk -t2 -c100 -d${SECS}s $_url"
+    _c0=$(cpu_ticks "$@")
+    wrk -t2 -c100 -d"${SECS}s" "$_url" >"$_out" 2>&1 || { cat "$_out" >&2; broken "wrk $_url failed"; }
+    _c1=$(cpu_ticks "$@")
+    RATE=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$_out")
+    _total=$(awk '/ requests in / { print $1 }' "$_out")
+    _bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$_out")
+    _sock=$(grep 'Socket errors:' "$_out")
+    [ -n "$_sock" ] && say "  wrk: $_sock"
+    [ -n "$RATE" ] || { RATE=0; broken "no rate from wrk $_url"; }
+    case "$_want" in
+    4xx) [ "${_bad:-0}" = "${_total:-x}" ] ||
+             broken "wrk $_url: ${_bad:-0} of ${_total:-?} answers were 4xx/5xx, want all" ;;
+    3xx) [ -z "$_bad" ] || broken "wrk $_url: $_bad answers were 4xx/5xx, want none" ;;
+    esac
+    CPU_US=$(awk -v a="$_c0" -v b="$_c1" -v n="${_total:-0}" -v hz="$HZ" \
+        'BEGIN { if (n + 0 == 0) print "-"; else printf "%.1f", (b - a) / hz * 1e6 / n }')
+    say "  $RATE requests/s, server CPU $CPU_US us/request"
+}
+
+# run_hey URL STATUS -- hey -c 100 -z SECS (following redirects, its
+# default); sets RATE. Every final answer must be STATUS.
+run_hey() {
+    _out=$WORK/hey.out
+    say "hey -c 100 -z ${SECS}s $1"
+    hey -c 100 -z "${SECS}s" "$1" >"$_out" 2>&1 || { cat "$_out" >&2; broken "hey $1 failed"; }
+    RATE=$(awk '/Requests\/sec:/ { printf "%.0f", $2 }' "$_out")
+    [ -n "$RATE" ] || { RATE=0; broken "no rate from hey $1"; }
+    _other=$(awk -v want="[$2]" '/^ *\[[0-9]+\]/ && $1 != want { n += $2 } END { print n + 0 }' "$_out")
+    [ "$_other" -eq 0 ] || broken "hey $1: $_other answers were not $2"
+    grep -q '^Error distribution' "$_out" &&
+        { sed -n '/^Error distribution/,$p' "$_out" | head -5 >&2; broken "hey $1: transport errors"; }
+    say "  $RATE requests/s"
+}
+
+# row NAME CMKV REF RATIO TARGET RESULT -- one line of the table.
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }
+
+# ratio A B -- A/B to two decimals ("-" if B is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# judge VALUE OP LIMIT -- PASS if VALUE OP LIMIT holds (OP is >= or <=).
+judge() {
+    awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+        if (v == "-") { print "MISS"; exit }
+        ok = (op == ">=") ? (v + 0 >= l + 0) : (v + 0 <= l + 0)
+        print ok ? "PASS" : "MISS" }'
+}
+
+# --- the cluster ---------------------------------------------------------
+
+# Volume 1 gets the port the cached 1M-key index points at, when free, so
+# that its records name a live volume and the cache stays valid.
+V1=""
+if [ -f "$DB_CACHE.version" ]; then
+    cached=$(sed -n 's/^volume=localhost:\([0-9]*\)$/\1/p' "$DB_CACHE.version")
+    [ -n "$cached" ] && port_is_free "$cached" && V1=$cached
+fi
+[ -n "$V1" ] || V1=$(free_port)
+V2=$(free_port)
+V3=$(free_port)
+IPORT=$(free_port)
+NPORT=$(free_port)
+VOLS="localhost:$V1 localhost:$V2 localhost:$V3"
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+say "data under $WORK (load average $LOAD0)"
+start_volume 1 "$V1"
+start_volume 2 "$V2"
+start_volume 3 "$V3"
+
+# The reference: stock nginx, a fixed 404 from its config alone.
+mkdir -p "$WORK/ref"
+nginx_v=$("$NGINX" -V 2>&1)
+{
+    echo "daemon off;"
+    echo "worker_processes auto;"
+    echo "pid $WORK/ref/nginx.pid;"
+    echo "error_log stderr warn;"
+    echo "events { worker_connections 4096; }"
+    echo "http {"
+    echo "    access_log off;"
+    echo "    keepalive_requests 100000;"
+    echo "    client_body_temp_path $WORK/ref/body;"
+    for m in proxy fastcgi uwsgi scgi; do
+        case "$nginx_v" in
+        *"--without-http_${m}_module"*) ;;
+        *) echo "    ${m}_temp_path $WORK/ref/$m;" ;;
+        esac
+    done
+    echo "    server {"
+    echo "        listen 127.0.0.1:$NPORT;"
+    echo "        location / { return 404; }"
+    echo "    }"
+    echo "}"
+} >"$WORK/ref/nginx.conf"
+"$NGINX" -e stderr -p "$WORK/ref" -c "$WORK/ref/nginx.conf" >"$WORK/ref.log" 2>&1 &
+NGINX_PID=$!
+PIDS="$PIDS $NGINX_PID"
+wait_http "http://127.0.0.1:$NPORT/" "$NGINX_PID" ||
+    { cat "$WORK/ref.log" >&2; die "reference nginx on port $NPORT did not start"; }
+NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
+[ -n "$NGINX_WORKERS" ] || die "reference nginx has no workers"
+
+# shellcheck disable=SC2086
+start_index index "$IPORT" "$WORK/index.db" $VOLS
+MAIN_LPID=$LPID MAIN_IPID=$IPID
+URL=http://127.0.0.1:$IPORT
+
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$@"; }
+
+# Sanity: the answers the load runs below rely on.
+MISSING=/bench/missing-key
+PRESENT=/bench/present-key
+[ "$(code "$URL$MISSING")" = 404 ] || broken "GET of a missing key is not 404"
+[ "$(code "http://127.0.0.1:$NPORT$MISSING")" = 404 ] || broken "reference nginx does not answer 404"
+[ "$(code -X PUT --data-binary bigswag "$URL$PRESENT")" = 201 ] || broken "PUT of the present key is not 201"
+[ "$(code "$URL$PRESENT")" = 302 ] || broken "GET of a present key is not 302"
+[ "$(curl -s -L --max-time 30 "$URL$PRESENT")" = bigswag ] || broken "GET -L of the present key is not its value"
+
+# --- 1 and 2: fetches ------------------------------------------------------
+
+say "1. fetch missing"
+run_wrk "$URL$MISSING" 4xx "$MAIN_IPID";           idx_wrk404=$RATE idx_cpu404=$CPU_US
+# shellcheck disable=SC2086
+run_wrk "http://127.0.0.1:$NPORT$MISSING" 4xx $NGINX_WORKERS; ngx_wrk404=$RATE ngx_cpu404=$CPU_US
+run_hey "$URL$MISSING" 404;                        idx_hey404=$RATE
+run_hey "http://127.0.0.1:$NPORT$MISSING" 404;     ngx_hey404=$RATE
+say "2. fetch present"
+run_wrk "$URL$PRESENT" 3xx "$MAIN_IPID";           idx_wrk302=$RATE idx_cpu302=$CPU_US
+run_hey "$URL$PRESENT" 200;                        idx_hey302=$RATE
+
+r=$(ratio "$idx_wrk404" "$ngx_wrk404")
+row "fetch missing, wrk (req/s)" "$idx_wrk404" "nginx 404 $ngx_wrk404" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
+r=$(ratio "$idx_hey404" "$ngx_hey404")
+row "fetch missing, hey (req/s)" "$idx_hey404" "nginx 404 $ngx_hey404" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
+row "fetch missing, server CPU (us/req)" "$idx_cpu404" "nginx 404 $ngx_cpu404" "$(ratio "$idx_cpu404" "$ngx_cpu404")" "-" "info"
+row "fetch present: 302, wrk (req/s)" "$idx_wrk302" "nginx 404 $ngx_wrk404" "$(ratio "$idx_wrk302" "$ngx_wrk404")" "-" "info"
+row "fetch present: 302, server CPU (us/req)" "$idx_cpu302" "nginx 404 $ngx_cpu404" "$(ratio "$idx_cpu302" "$ngx_cpu404")" "-" "info"
+row "fetch present: hey -> 302 -> 200 (req/s)" "$idx_hey302" "nginx 404 $ngx_hey404" "$(ratio "$idx_hey302" "$ngx_hey404")" "-" "info"
+
+# --- 3: thrasher -----------------------------------------------------------
+
+say "3. thrasher: $ROUNDS rounds, $THREADS threads, through the index, then straight to volume 1"
+# thrash ARGS... -- run the thrasher; sets TRATE and TERR.
+thrash() {
+    build/thrasher -n "$ROUNDS" -c "$THREADS" "$@" >"$WORK/thrasher.out" 2>"$WORK/thrasher.err"
+    _rc=$?
+    cat "$WORK/thrasher.err" >&2
+    TRATE=$(sed -n 's/.* rounds_per_s=\([0-9.]*\).*/\1/p' "$WORK/thrasher.out")
+    TERR=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' "$WORK/thrasher.out")
+    say "  $(cat "$WORK/thrasher.out")"
+    if [ "$_rc" -ne 0 ] || [ -z "$TRATE" ]; then
+        broken "thrasher $* failed (exit $_rc)"
+        TRATE=${TRATE:-0}
+    fi
+}
+thrash "$URL";                          thr_idx=$TRATE; thr_idx_err=${TERR:-?}
+thrash -d "http://127.0.0.1:$V1";       thr_dir=$TRATE; thr_dir_err=${TERR:-?}
+r=$(ratio "$thr_idx" "$thr_dir")
+res=$(judge "$r" '>=' 0.40)
+[ "$thr_idx_err" = 0 ] && [ "$thr_dir_err" = 0 ] || res="FAIL (errors: $thr_idx_err index, $thr_dir_err direct)"
+row "thrasher (rounds/s)" "$thr_idx" "direct $thr_dir" "$r" ">= 0.40" "$res"
+
+# --- 4: big value ----------------------------------------------------------
+
+say "4. big value: $BIG_MIB MiB"
+if "$BIN"/mkv-index --replicas 3 --help >/dev/null 2>&1; then
+    REPL="--replicas 3"; repl_label="x3"
+else
+    REPL=""; repl_label="(replicas=1: --replicas not available yet)"
+fi
+say "  index replicas: ${REPL:-default} $repl_label"
+head -c "$((BIG_MIB * 1024 * 1024))" /dev/urandom >"$WORK/big" || die "cannot write $WORK/big"
+BPORT=$(free_port)
+# shellcheck disable=SC2086
+start_index big "$BPORT" "$WORK/big.db" $REPL $VOLS
+BIG_LPID=$LPID BIG_IPID=$IPID
+hwm_idle=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BIG_IPID/status")
+# With replicas, the same PUT at --replicas 1 too: the index's own cost
+# apart from the fan-out's.
+B1PORT=""
+if [ -n "$REPL" ]; then
+    B1PORT=$(free_port)
+    # shellcheck disable=SC2086
+    start_index big1 "$B1PORT" "$WORK/big1.db" --replicas 1 $VOLS
+    BIG1_LPID=$LPID BIG1_IPID=$IPID
+fi
+
+# put_time URL -- curl -T WORK/big to URL; sets PT to the seconds it
+# took, or "-" unless the answer was 201.
+put_time() {
+    _r=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 300 -T "$WORK/big" "$1")
+    PT=$(awk -v s="${_r#* }" 'BEGIN { printf "%.3f", s }')
+    [ "${_r% *}" = 201 ] || { broken "PUT of $BIG_MIB MiB to $1: ${_r% *}"; PT="-"; }
+}
+# min A B -- the smaller of two times ("-" counts as failed).
+min() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else print (a + 0 < b + 0) ? a : b }'; }
+
+# through_index PORT KEY WHAT -- put_time through the index on PORT, then
+# read the value back (size) and delete it.
+through_index() {
+    put_time "http://127.0.0.1:$1$2"
+    say "  through the index, $3: $PT s"
+    _got=$(curl -s -L -o /dev/null -w '%{http_code} %{size_download}' --max-time 300 "http://127.0.0.1:$1$2")
+    [ "$_got" = "200 $((BIG_MIB * 1024 * 1024))" ] || broken "GET -L of the big value ($3): $_got"
+    [ "$(code -X DELETE "http://127.0.0.1:$1$2")" = 204 ] ||
+        broken "DELETE of the big value through the index ($3)"
+}
+
+# Twice each, alternating, best of two: one run is at the mercy of
+# writeback and of whatever else the machine is doing.
+t_dir=""; t_idx=""; t_idx1=""
+for i in 1 2; do
+    put_time "http://127.0.0.1:$V1/00/00/big-direct-$i"
+    say "  direct to volume 1: $PT s"
+    t_dir=$(min "${t_dir:-$PT}" "$PT")
+    [ "$(code -X DELETE "http://127.0.0.1:$V1/00/00/big-direct-$i")" = 204 ] ||
+        broken "direct DELETE of the big value"
+    through_index "$BPORT" "/big-$i" "$repl_label"
+    t_idx=$(min "${t_idx:-$PT}" "$PT")
+    if [ -n "$B1PORT" ]; then
+        through_index "$B1PORT" "/big-$i" "x1"
+        t_idx1=$(min "${t_idx1:-$PT}" "$PT")
+    fi
+done
+hwm_peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BIG_IPID/status")
+say "  index VmHWM ${hwm_idle} kB idle, ${hwm_peak} kB after"
+forget "$BIG_LPID" "$BIG_IPID"
+[ -n "$B1PORT" ] && forget "$BIG1_LPID" "$BIG1_IPID"
+rm -f "$WORK/big"
+
+r=$(ratio "$t_idx" "$t_dir")
+row "$BIG_MIB MiB PUT $repl_label, best of 2 (s)" "$t_idx" "direct $t_dir" "$r" "<= 1.5" "$(judge "$r" '<=' 1.5)"
+peak_mib=$(awk -v k="$hwm_peak" 'BEGIN { printf "%.1f", k / 1024 }')
+idle_mib=$(awk -v k="$hwm_idle" 'BEGIN { printf "%.1f", k / 1024 }')
+row "index peak RSS in that PUT (MiB)" "$peak_mib" "idle $idle_mib" "$(ratio "$peak_mib" "$idle_mib")" "peak <= 32" "$(judge "$peak_mib" '<=' 32)"
+[ -n "$B1PORT" ] && row "$BIG_MIB MiB PUT x1, best of 2 (s)" "$t_idx1" "direct $t_dir" "$(ratio "$t_idx1" "$t_dir")" "-" "info"
+
+# --- 5: scale --------------------------------------------------------------
+
+say "5. scale: $NKEYS keys vs 1"
+forget "$MAIN_LPID" "$MAIN_IPID" # one index at a time from here on
+VOL1=localhost:$V1
+want_version="version=$DB_VERSION
+keys=$NKEYS
+volume=$VOL1"
+# mkdb PATH N -- a GDBM index of N records /k%07d -> VOL1, with Python's
+# dbm.gnu (as pymkv writes it); prints the seconds it took.
+mkdb() {
+    $PY - "$1" "$2" "$VOL1" <<'EOF'
+import dbm.gnu, sys, time
+path, n, vol = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+t = time.monotonic()
+db = dbm.gnu.open(path, "nf")
+for i in range(n):
+    db[b"/k%07d" % i] = vol
+db.close()
+print("%.1f" % (time.monotonic() - t))
+EOF
+}
+if [ -f "$DB_CACHE" ] && [ "$(cat "$DB_CACHE.version" 2>/dev/null)" = "$want_version" ]; then
+    db_note="$NKEYS-key index from the cache $DB_CACHE"
+else
+    say "  building the $NKEYS-key index (cached as $DB_CACHE for next time)"
+    rm -f "$DB_CACHE" "$DB_CACHE.version" "$DB_CACHE.tmp"
+    took=$(mkdb "$DB_CACHE.tmp" "$NKEYS") || die "cannot build $DB_CACHE"
+    mv "$DB_CACHE.tmp" "$DB_CACHE" && echo "$want_version" >"$DB_CACHE.version"
+    db_note="$NKEYS-key index built in $took s with dbm.gnu (now cached as $DB_CACHE)"
+fi
+say "  $db_note"
+# The index opens its file for writing: run it on copies, keep the cache.
+cp "$DB_CACHE" "$WORK/big-index.db"
+mkdb "$WORK/one-key.db" 1 >/dev/null || die "cannot build the 1-key index"
+KEY=/k$(printf '%07d' $((NKEYS / 2)))
+
+SPORT=$(free_port)
+# shellcheck disable=SC2086
+start_index one "$SPORT" "$WORK/one-key.db" $VOLS
+up_one=$STARTUP_S ready_one=$READY_S
+[ "$(code "http://127.0.0.1:$SPORT/k0000000")" = 302 ] || broken "1-key index: GET /k0000000 is not 302"
+run_wrk "http://127.0.0.1:$SPORT/k0000000" 3xx "$IPID"; one_wrk302=$RATE one_cpu302=$CPU_US
+rss_one=$(awk '/^VmHWM:/ { print $2 }' "/proc/$IPID/status")
+forget "$LPID" "$IPID"
+
+# shellcheck disable=SC2086
+start_index many "$SPORT" "$WORK/big-index.db" $VOLS
+up_many=$STARTUP_S ready_many=$READY_S
+[ "$(code "http://127.0.0.1:$SPORT$KEY")" = 302 ] || broken "$NKEYS-key index: GET $KEY is not 302"
+run_wrk "http://127.0.0.1:$SPORT$KEY" 3xx "$IPID";      many_wrk302=$RATE many_cpu302=$CPU_US
+rss_many=$(awk '/^VmHWM:/ { print $2 }' "/proc/$IPID/status")
+forget "$LPID" "$IPID"
+say "  start-up: port answers after $up_one s with 1 key, $up_many s with $NKEYS"
+say "  ready to list after $ready_one s with 1 key, $ready_many s with $NKEYS"
+
+size_one=$(stat -c %s "$WORK/one-key.db")
+size_many=$(stat -c %s "$WORK/big-index.db")
+r=$(ratio "$many_wrk302" "$one_wrk302")
+row "fetch present, $NKEYS keys, wrk (req/s)" "$many_wrk302" "1 key $one_wrk302" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
+row "fetch present, $NKEYS keys, CPU (us/req)" "$many_cpu302" "1 key $one_cpu302" "$(ratio "$many_cpu302" "$one_cpu302")" "-" "info"
+row "start-up, $NKEYS keys (s)" "$up_many" "1 key $up_one" "$(ratio "$up_many" "$up_one")" "<= 1 s" "$(judge "$up_many" '<=' 1)"
+row "ready to list, $NKEYS keys (s)" "$ready_many" "1 key $ready_one" "$(ratio "$ready_many" "$ready_one")" "-" "info"
+row "index peak RSS, $NKEYS keys (MiB)" "$(awk -v k="$rss_many" 'BEGIN { printf "%.1f", k / 1024 }')" \
+    "1 key $(awk -v k="$rss_one" 'BEGIN { printf "%.1f", k / 1024 }')" "$(ratio "$rss_many" "$rss_one")" "-" "info"
+row "index file, $NKEYS keys (MiB)" "$(awk -v b="$size_many" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+    "1 key $(awk -v b="$size_one" 'BEGIN { printf "%.2f", b / 1048576 }')" "$(ratio "$size_many" "$size_one")" "-" "info"
+
+# --- the table ---------------------------------------------------------------
+
+echo
+tree=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
+[ -n "$(git status --porcelain -- src include 2>/dev/null)" ] && tree="$tree + uncommitted changes in src/include"
+echo "cmkv benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, wrk/hey ${SECS} s each, tree $tree"
+echo "binaries $BIN/; the index runs with its defaults (2 HTTP threads) except in row 4; load average before: $LOAD0"
+awk -F '\t' '
+    { for (i = 1; i <= 6; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+    END {
+        split("measure cmkv reference ratio target result", head, " ")
+        for (i = 1; i <= 6; i++) if (length(head[i]) > w[i]) w[i] = length(head[i])
+        fmt = "%-" w[1] "s  %" w[2] "s  %-" w[3] "s  %" w[4] "s  %-" w[5] "s  %s\n"
+        printf fmt, head[1], head[2], head[3], head[4], head[5], head[6]
+        for (r = 1; r <= NR; r++)
+            printf fmt, cell[r, 1], cell[r, 2], cell[r, 3], cell[r, 4], cell[r, 5], cell[r, 6]
+    }' "$ROWS"
+echo "($db_note)"
+if [ "$BROKEN" -ne 0 ]; then
+    echo "bench: something broke (see BROKEN above)"
+    exit 1
+fi
+exit 0
