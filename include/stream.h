@@ -60,6 +60,11 @@ void stream_finish(struct stream *s);
  * parked producer is woken. */
 void stream_abort(struct stream *s);
 
+/* stream_wait_finished -- block until the producer has called
+ * stream_finish (MKV_OK) or the stream is aborted (MKV_ERR). Whatever the
+ * producer wrote before stream_finish is then visible to the caller. */
+int stream_wait_finished(struct stream *s);
+
 /* stream_aborted -- non-zero once stream_abort was called. */
 int stream_aborted(struct stream *s);
 

@@ -433,6 +433,19 @@ res=$(judge "$r" '>=' 0.40)
 [ "$thr_idx_err" = 0 ] && [ "$thr_dir_err" = 0 ] || res="FAIL (errors: $thr_idx_err index, $thr_dir_err direct)"
 row "thrasher (rounds/s)" "$thr_idx" "direct $thr_dir" "$r" ">= 0.40" "$res"
 
+# The same workload against an index started with --sync (an fsync of the
+# index file before every write is answered): the price of surviving a
+# power loss, as a ratio to the default.
+SPORT=$(free_port)
+# shellcheck disable=SC2086
+start_index sync "$SPORT" "$WORK/sync.db" --sync $VOLS
+SYNC_IPID=$IPID
+thrash "http://127.0.0.1:$SPORT";      thr_sync=$TRATE; thr_sync_err=${TERR:-?}
+kill "$SYNC_IPID" 2>/dev/null
+res=info
+[ "$thr_sync_err" = 0 ] || res="FAIL (errors: $thr_sync_err)"
+row "thrasher with --sync (rounds/s)" "$thr_sync" "no --sync $thr_idx" "$(ratio "$thr_sync" "$thr_idx")" "-" "$res"
+
 # --- 4: big value ----------------------------------------------------------
 
 say "4. big value: $BIG_MIB MiB"

@@ -144,6 +144,10 @@ static void put_job(void *arg) {
         if (status == 201 || status == 400) status = status_of(x->vr);
     }
 
+    /* With a Content-Length, libcurl ends the upload after that many bytes
+     * without reading the end of the stream: wait for the event thread to
+     * finish it, so the md5 it seals then is complete. */
+    if (status == 201 && stream_wait_finished(&r->st) != MKV_OK) status = 400;
     if (status == 201) {
         r->rec.deleted = 0;
         if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {

@@ -55,7 +55,10 @@ size_t stream_offer(struct stream *s, const char *data, size_t len) {
     memcpy(s->buf + off, data, first);
     memcpy(s->buf, data + first, n - first);
     s->head += n;
-    if (n > 0) pthread_cond_broadcast(&s->readable);
+    /* Wake readers in batches: each wake-up costs a context switch, so
+     * wait for an eighth of the ring (or a full ring, or the end). */
+    if (n > 0 && (s->head - do_min_tail(s) >= s->cap / 8 || n < len))
+        pthread_cond_broadcast(&s->readable);
     if (n < len) {
         s->producer_parked = 1;
         s->park(s->arg);
@@ -106,6 +109,15 @@ void stream_abort(struct stream *s) {
     if (wake) s->wake(s->arg);
 }
 
+int stream_wait_finished(struct stream *s) {
+    int ok;
+    pthread_mutex_lock(&s->mu);
+    while (!s->eof && !s->aborted) pthread_cond_wait(&s->readable, &s->mu);
+    ok = s->eof && !s->aborted;
+    pthread_mutex_unlock(&s->mu);
+    return ok ? MKV_OK : MKV_ERR;
+}
+
 int stream_aborted(struct stream *s) {
     int a;
     pthread_mutex_lock(&s->mu);
@@ -133,7 +145,8 @@ ssize_t stream_read(struct stream *s, int i, char *out, size_t len) {
     memcpy(out, s->buf + off, first);
     memcpy(out + first, s->buf, n - first);
     s->tail[i] += n;
-    pthread_cond_broadcast(&s->writable);
+    if (s->cap - (size_t)(s->head - do_min_tail(s)) >= s->cap / 8)
+        pthread_cond_broadcast(&s->writable);
     if (s->producer_parked &&
         s->cap - (size_t)(s->head - do_min_tail(s)) >= s->cap / 2) {
         s->producer_parked = 0;

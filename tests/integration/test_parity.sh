@@ -64,6 +64,23 @@ esac
 expect "each replica serves the value" "value one value one value one" \
     "$(for v in $(placed /one 3 1 $VOLS5); do curl -s "http://$v$(vname /one)"; echo; done | tr '\n' ' ' | sed 's/ $//')"
 
+echo "# every put records its value's md5"
+md5pids=""
+for i in $(seq 1 40); do
+    head -c $((RANDOM % 200000 + 1)) /dev/urandom > "$WORK/md5.$i"
+    curl -s -o /dev/null -X PUT -T "$WORK/md5.$i" "$URL/md5/$i" &
+    md5pids="$md5pids $!"
+done
+# shellcheck disable=SC2086
+wait $md5pids
+wrong=0
+for i in $(seq 1 40); do
+    want=$(md5sum < "$WORK/md5.$i" | cut -c1-32)
+    got=$(curl -s -I "$URL/md5/$i" | sed -n 's/^Content-Md5: \(.*\)\r$/\1/p')
+    [ "$want" = "$got" ] || wrong=$((wrong + 1))
+done
+expect "forty parallel puts each record their value's exact md5" 0 "$wrong"
+
 echo "# racing puts"
 head -c 2M /dev/urandom > "$WORK/race"
 racers=""
