@@ -15,16 +15,9 @@
 #include <openssl/evp.h>
 
 #include "key.h"
+#include "check.h"
 #include "placement.h"
 
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "fuzz_key: check failed at line %d: %s\n",     \
-                    __LINE__, #cond);                                      \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 static int hex(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';

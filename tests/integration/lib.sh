@@ -101,6 +101,22 @@ vpath() {
 # finish -- stop the daemons, count a failure for each of their logs
 # (WORK/*.log, WORK/*.err) holding a sanitizer report -- ASan, LeakSanitizer
 # at exit, UBSan -- and print the summary line.
+# race_puts KEY SIZE -- six PUTs of one SIZE-byte random value to KEY at
+# once; sets RACE_201 and RACE_409 to how many got each, and leaves the
+# value in $WORK/race.
+race_puts() {
+    local i racers=""
+    head -c "$2" /dev/urandom > "$WORK/race"
+    for i in 1 2 3 4 5 6; do
+        code -X PUT -T "$WORK/race" "$URL$1" > "$WORK/race.$i" &
+        racers="$racers $!"
+    done
+    # shellcheck disable=SC2086
+    wait $racers
+    RACE_201=$(for i in 1 2 3 4 5 6; do cat "$WORK/race.$i"; echo; done | grep -c '^201$')
+    RACE_409=$(for i in 1 2 3 4 5 6; do cat "$WORK/race.$i"; echo; done | grep -c '^409$')
+}
+
 finish() {
     local f
     stop_all

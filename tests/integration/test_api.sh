@@ -106,18 +106,9 @@ expect "a key with dot-dot stays a key" 201 "$(code --path-as-is -X PUT -d x "$U
 if [ -e "$WORK/etc/x" ] || [ -e /etc/x ]; then bad "dot-dot wrote outside a volume"; else ok "dot-dot wrote nothing outside a volume"; fi
 
 echo "# racing writes of one key"
-head -c 4M /dev/urandom > "$WORK/race"
-racers=""
-for i in 1 2 3 4 5 6; do
-    code -X PUT -T "$WORK/race" "$URL/raced" > "$WORK/race.$i" &
-    racers="$racers $!"
-done
-# shellcheck disable=SC2086
-wait $racers
-c201=$(for f in "$WORK"/race.?; do cat "$f"; echo; done | grep -c '^201$')
-c409=$(for f in "$WORK"/race.?; do cat "$f"; echo; done | grep -c '^409$')
-expect "six racing puts of one key give exactly one 201" 1 "$c201"
-expect "and five 409s" 5 "$c409"
+race_puts /raced 4M
+expect "six racing puts of one key give exactly one 201" 1 "$RACE_201"
+expect "and five 409s" 5 "$RACE_409"
 
 echo "# a client that gives up mid-upload"
 head -c 2M /dev/urandom > "$WORK/slow"
