@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define STREAM_MAX_READERS 16
 
@@ -29,6 +30,7 @@ struct stream {
     uint64_t tail[STREAM_MAX_READERS]; /* bytes each reader consumed */
     int nreaders;
     int eof, aborted, producer_parked;
+    struct timespec woke_when;    /* when readers were last woken */
     void (*park)(void *arg);      /* called with mu held */
     void (*wake)(void *arg);      /* called with mu released */
     void *arg;

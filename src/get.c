@@ -153,6 +153,7 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
         r->rec.volumes[i] = r->rec.buf + (rec.volumes[i] - rec.buf);
     memcpy(r->order, order, sizeof(order));
     memcpy(r->path, path, sizeof(path));
+    r->chosen = -1; /* until the job says otherwise (a drain may not wait) */
     *con_cls = r;
     if (workers_submit(probe_job, r) != MKV_OK) {
         pending_unref(&r->p); /* the job's reference; MHD drops the other */
@@ -176,7 +177,9 @@ enum MHD_Result get_handle(struct MHD_Connection *c, const char *method,
     struct query q;
 
     if (r != NULL && r->p.kind == REQ_PROBE) { /* resumed after the probe */
-        if (r->chosen < 0) return http_respond(c, method, url, r->p.status);
+        /* The status is final once seen done (under mu); the job sets
+         * chosen before it reports 302, so only then is chosen read. */
+        if (r->p.status != 302) return http_respond(c, method, url, r->p.status);
         return redirect(c, method, url, &r->rec, r->chosen, r->path);
     }
     query_init(&q);

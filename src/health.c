@@ -83,7 +83,7 @@ enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
     char *body;
 
     if (r == NULL || r->p.kind != REQ_HEALTH) {
-        r = malloc(sizeof(*r));
+        r = calloc(1, sizeof(*r)); /* up[] reads "down" until checked */
         if (r == NULL) return http_respond(c, method, url, 503);
         pending_init(&r->p, REQ_HEALTH, c, method, health_destroy);
         *con_cls = r;

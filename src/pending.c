@@ -144,6 +144,31 @@ static int do_count_undone(void) {
     return n;
 }
 
+/* abort_undone -- answer every request not yet done with 503 and stop its
+ * job early; returns how many. Each is taken under the registry's lock
+ * and held by a reference, so it cannot be freed meanwhile. */
+static int abort_undone(void) {
+    int n = 0;
+    for (;;) {
+        struct pending *victim = NULL;
+        pthread_mutex_lock(&registry_mu);
+        for (struct pending *p = registry; p && !victim; p = p->next) {
+            pthread_mutex_lock(&p->mu);
+            if (!p->done && p->conn != NULL) {
+                victim = p;
+                p->refs++;
+            }
+            pthread_mutex_unlock(&p->mu);
+        }
+        pthread_mutex_unlock(&registry_mu);
+        if (victim == NULL) return n;
+        pending_complete(victim, 503);
+        if (victim->abort) victim->abort(victim);
+        pending_unref(victim);
+        n++;
+    }
+}
+
 int pending_drain(long grace_ms) {
     double deadline = now_ms() + (double)grace_ms;
     int undone, aborted = 0, suspended;
@@ -156,33 +181,16 @@ int pending_drain(long grace_ms) {
         usleep(20 * 1000);
     }
     if (undone > 0) {
-        /* Abort what is left: each job then undoes its partial work. A
-         * request is taken off the list's lock before it is touched, and
-         * held by a reference so it cannot be freed meanwhile. */
-        for (;;) {
-            struct pending *victim = NULL;
-            pthread_mutex_lock(&registry_mu);
-            for (struct pending *p = registry; p && !victim; p = p->next) {
-                pthread_mutex_lock(&p->mu);
-                if (!p->done && p->conn != NULL) {
-                    victim = p;
-                    p->refs++;
-                }
-                pthread_mutex_unlock(&p->mu);
-            }
-            pthread_mutex_unlock(&registry_mu);
-            if (victim == NULL) break;
-            pending_complete(victim, 503);
-            if (victim->abort) victim->abort(victim);
-            pending_unref(victim);
-            aborted++;
-        }
+        aborted = abort_undone();
         log_msg("shutdown: %d request%s aborted after %ld ms", aborted,
                 aborted == 1 ? "" : "s", grace_ms);
     }
     /* MHD refuses to stop while a connection is still suspended. */
     deadline = now_ms() + 10000;
     do {
+        /* Kept-alive connections may still start requests: answer those
+         * 503 too, or one could stay suspended past the deadline. */
+        aborted += abort_undone();
         pthread_mutex_lock(&registry_mu);
         suspended = registry_suspended;
         pthread_mutex_unlock(&registry_mu);

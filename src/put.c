@@ -148,6 +148,8 @@ static void put_job(void *arg) {
      * without reading the end of the stream: wait for the event thread to
      * finish it, so the md5 it seals then is complete. */
     if (status == 201 && stream_wait_finished(&r->st) != MKV_OK) status = 400;
+    /* Shutdown may have answered the client 503 already: then undo. */
+    if (status == 201 && pending_is_done(&r->p)) status = 503;
     if (status == 201) {
         r->rec.deleted = 0;
         if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {

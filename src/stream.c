@@ -39,6 +39,14 @@ static uint64_t do_min_tail(const struct stream *s) {
     return m;
 }
 
+/* do_since_wake_ms -- ms since readers were last woken; mu held. */
+static long do_since_wake_ms(const struct stream *s) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - s->woke_when.tv_sec) * 1000 +
+           (now.tv_nsec - s->woke_when.tv_nsec) / 1000000;
+}
+
 size_t stream_offer(struct stream *s, const char *data, size_t len) {
     size_t room, n, off, first;
 
@@ -56,9 +64,13 @@ size_t stream_offer(struct stream *s, const char *data, size_t len) {
     memcpy(s->buf, data + first, n - first);
     s->head += n;
     /* Wake readers in batches: each wake-up costs a context switch, so
-     * wait for an eighth of the ring (or a full ring, or the end). */
-    if (n > 0 && (s->head - do_min_tail(s) >= s->cap / 8 || n < len))
+     * wait for an eighth of the ring, a full ring, or 50 ms (a slow but
+     * steady client must still reach the volume before it times out). */
+    if (n > 0 && (s->head - do_min_tail(s) >= s->cap / 8 || n < len ||
+                  do_since_wake_ms(s) >= 50)) {
+        clock_gettime(CLOCK_MONOTONIC, &s->woke_when);
         pthread_cond_broadcast(&s->readable);
+    }
     if (n < len) {
         s->producer_parked = 1;
         s->park(s->arg);
