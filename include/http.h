@@ -58,6 +58,12 @@ void http_account(struct MHD_Connection *c, const char *method,
 /* http_bytes_in -- a request body's bytes taken in, for the metrics. */
 void http_bytes_in(struct MHD_Connection *c, uint64_t n);
 
+/* http_answer -- queue status with body (malloc'd, len bytes; freed by
+ * libmicrohttpd once sent, or here on failure) as Content-Type type. */
+enum MHD_Result http_answer(struct MHD_Connection *c, const char *method,
+                            const char *url, unsigned status, char *body,
+                            size_t len, const char *type);
+
 /* http_key -- decode url into key (MKV_KEY_MAX bytes) or answer the
  * client with the matching 4xx. Returns 1 when *keylen is set, 0 when
  * an answer was queued (*ret then holds MHD's result). */

@@ -18,6 +18,9 @@
 /* Longest key accepted, in bytes after percent-decoding (S3's limit). */
 #define MKV_KEY_MAX 1024
 
+/* mkv_now_ms -- a monotonic clock, in milliseconds. */
+double mkv_now_ms(void);
+
 /* mkv_seterr -- format a message into err (which may be NULL). */
 void mkv_seterr(char *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -10,7 +10,7 @@ struct progress {
     const char *what;             /* "rebuild", "rebalance" */
     atomic_long done, errors;
     long total;                   /* 0 when unknown */
-    double started;               /* seconds, monotonic */
+    double started;               /* mkv_now_ms() at the start */
 };
 
 /* progress_start -- begin; draws every 0.5 s from a thread of its own. */

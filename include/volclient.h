@@ -24,6 +24,12 @@ enum vol_result {
     VOL_ABORTED      /* the client's upload ended early           -> (none) */
 };
 
+/* vol_http_status -- the client's status when a volume transfer did not
+ * succeed: 503 refused, 504 timed out or stalled, 400 the client's own
+ * upload ended early (nobody hears it), 502 anything else, including an
+ * error answer from the volume (VOL_OK with a bad status). */
+unsigned vol_http_status(enum vol_result vr);
+
 /* vol_url -- "http://VOLUME" PATH into out (VOL_URL_MAX bytes). VOLUME
  * and PATH are bounded by record.h and placement.h, so it always fits. */
 void vol_url(char *out, const char *volume, const char *path);

@@ -45,7 +45,7 @@ static void delete_job(void *arg) {
             log_msg("DELETE %s: volume answered %ld for %s", r->url, vs, target);
         else
             log_msg("DELETE %s: %s: %s", r->url, target, err);
-        status = vr == VOL_DOWN ? 503 : vr == VOL_TIMEOUT ? 504 : 502;
+        status = vol_http_status(vr);
         break;
     }
     if (status == 204) {

@@ -117,7 +117,7 @@ static void probe_job(void *arg) {
         }
     }
     if (r->chosen < 0)
-        status = first == VOL_DOWN ? 503 : first == VOL_TIMEOUT ? 504 : 502;
+        status = vol_http_status(first);
     pending_complete(&r->p, status);
     pending_unref(&r->p);
 }

@@ -58,24 +58,6 @@ static void health_job(void *arg) {
 
 static void health_destroy(struct pending *p) { free(p); }
 
-/* answer_text -- a 200/503 with a body we build. */
-static enum MHD_Result answer_text(struct MHD_Connection *c, const char *method,
-                                   const char *url, unsigned status, char *body,
-                                   size_t len, const char *type) {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    enum MHD_Result ret;
-    if (r == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    http_account(c, method, url, status, len);
-    ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
 enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
                               const char *url, void **con_cls) {
     struct health_req *r = *con_cls;
@@ -104,7 +86,7 @@ enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
                               r->up[i] ? "true" : "false");
     n += (size_t)snprintf(body + n, cap - n, "]}\n");
     if (r->p.status != 200) log_msg("health: a volume is not answering");
-    return answer_text(c, method, url, r->p.status, body, n, "application/json");
+    return http_answer(c, method, url, r->p.status, body, n, "application/json");
 }
 
 void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
@@ -117,6 +99,6 @@ enum MHD_Result metrics_answer(struct MHD_Connection *c, const char *method,
     size_t len;
     char *body = metrics_render(store_count(), &len);
     if (body == NULL) return http_respond(c, method, url, 503);
-    return answer_text(c, method, url, 200, body, len,
+    return http_answer(c, method, url, 200, body, len,
                        "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -1,11 +1,10 @@
-/* http.c -- libmicrohttpd set-up, request routing, and GET/HEAD. */
+/* http.c -- libmicrohttpd set-up, request routing, answers and accounting. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -39,12 +38,6 @@ struct connstat {
     char version[12];
     char addr[INET6_ADDRSTRLEN];
 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct connstat *connstat_of(struct MHD_Connection *c) {
     const union MHD_ConnectionInfo *ci =
@@ -85,7 +78,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 static void request_begins(struct MHD_Connection *c, const char *version) {
     struct connstat *cs = connstat_of(c);
     if (cs == NULL) return;
-    cs->start = now_s();
+    cs->start = mkv_now_ms() / 1e3;
     cs->bytes_in = 0;
     snprintf(cs->version, sizeof(cs->version), "%s", version);
     if (!cs->in_flight) {
@@ -122,7 +115,7 @@ static void http_log(const char *method, const char *url, unsigned status) {
 void http_account(struct MHD_Connection *c, const char *method,
                   const char *url, unsigned status, uint64_t bytes_out) {
     struct connstat *cs = connstat_of(c);
-    double took = cs ? now_s() - cs->start : 0;
+    double took = cs ? mkv_now_ms() / 1e3 - cs->start : 0;
 
     metrics_request(method, status, took, cs ? cs->bytes_in : 0, bytes_out);
     if (log_access_on())
@@ -130,6 +123,23 @@ void http_account(struct MHD_Connection *c, const char *method,
                    (unsigned long long)bytes_out, took);
     http_log(method, url, status);
     request_ends(cs);
+}
+
+enum MHD_Result http_answer(struct MHD_Connection *c, const char *method,
+                            const char *url, unsigned status, char *body,
+                            size_t len, const char *type) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ret;
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    http_account(c, method, url, status, len);
+    ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,

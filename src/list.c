@@ -107,7 +107,6 @@ enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,
                             const struct query *q) {
     struct listing l;
     struct out body = {NULL, 0, 0, 0};
-    struct MHD_Response *r;
     enum MHD_Result ret;
 
     if (!store_listable(0)) {
@@ -136,14 +135,5 @@ enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,
         log_msg("%s %s: out of memory for the listing", method, url);
         return http_respond(c, method, url, 503);
     }
-    r = MHD_create_response_from_buffer(body.len, body.p, MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(body.p);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    http_account(c, method, url, 200, body.len);
-    ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return http_answer(c, method, url, 200, body.p, body.len, "application/json");
 }

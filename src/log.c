@@ -43,6 +43,12 @@ void log_msg(const char *fmt, ...) {
     if (write(STDERR_FILENO, line, n) < 0) return;
 }
 
+double mkv_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 void mkv_seterr(char *err, const char *fmt, ...) {
     va_list ap;
     if (err == NULL) return;

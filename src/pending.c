@@ -1,8 +1,8 @@
 /* pending.c -- suspend/resume bridge between MHD threads and workers. */
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "mkv.h"
 #include "pending.h"
 
 /* Every live pending request, for the drain at shutdown; and how many
@@ -127,12 +127,6 @@ void pending_unref(struct pending *p) {
     }
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* do_count_undone -- requests whose answer is not decided yet; registry_mu held. */
 static int do_count_undone(void) {
     int n = 0;
@@ -170,14 +164,14 @@ static int abort_undone(void) {
 }
 
 int pending_drain(long grace_ms) {
-    double deadline = now_ms() + (double)grace_ms;
+    double deadline = mkv_now_ms() + (double)grace_ms;
     int undone, aborted = 0, suspended;
 
     for (;;) {
         pthread_mutex_lock(&registry_mu);
         undone = do_count_undone();
         pthread_mutex_unlock(&registry_mu);
-        if (undone == 0 || now_ms() >= deadline) break;
+        if (undone == 0 || mkv_now_ms() >= deadline) break;
         usleep(20 * 1000);
     }
     if (undone > 0) {
@@ -186,7 +180,7 @@ int pending_drain(long grace_ms) {
                 aborted == 1 ? "" : "s", grace_ms);
     }
     /* MHD refuses to stop while a connection is still suspended. */
-    deadline = now_ms() + 10000;
+    deadline = mkv_now_ms() + 10000;
     do {
         /* Kept-alive connections may still start requests: answer those
          * 503 too, or one could stay suspended past the deadline. */
@@ -195,7 +189,7 @@ int pending_drain(long grace_ms) {
         suspended = registry_suspended;
         pthread_mutex_unlock(&registry_mu);
         if (suspended > 0) usleep(10 * 1000);
-    } while (suspended > 0 && now_ms() < deadline);
+    } while (suspended > 0 && mkv_now_ms() < deadline);
     if (suspended > 0)
         log_msg("shutdown: %d connection%s still suspended", suspended,
                 suspended == 1 ? "" : "s");

@@ -1,23 +1,17 @@
 /* progress.c -- progress lines for rebuild and rebalance. */
 #include <pthread.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "mkv.h"
 #include "progress.h"
 
 static pthread_t progress_tid;
 static atomic_int progress_running;
 static int progress_tty;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void draw(struct progress *p) {
-    double t = now() - p->started;
+    double t = (mkv_now_ms() - p->started) / 1e3;
     long d = atomic_load(&p->done);
     if (p->total > 0)
         fprintf(stderr, "\r%s: %ld/%ld keys, %.0f keys/s, %ld errors   ", p->what,
@@ -40,7 +34,7 @@ void progress_start(struct progress *p, const char *what, long total) {
     atomic_store(&p->done, 0);
     atomic_store(&p->errors, 0);
     p->total = total;
-    p->started = now();
+    p->started = mkv_now_ms();
     progress_tty = isatty(STDERR_FILENO);
     if (progress_tty) {
         atomic_store(&progress_running, 1);
@@ -50,7 +44,7 @@ void progress_start(struct progress *p, const char *what, long total) {
 }
 
 void progress_stop(struct progress *p, const char *unit) {
-    double t = now() - p->started;
+    double t = (mkv_now_ms() - p->started) / 1e3;
     if (atomic_exchange(&progress_running, 0)) {
         pthread_join(progress_tid, NULL);
         fputc('\n', stderr);

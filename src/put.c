@@ -73,17 +73,6 @@ static void put_abort(struct pending *p) { stream_abort(&((struct put_req *)p)->
 static void put_park(void *arg) { pending_suspend(arg); }
 static void put_wake(void *arg) { pending_resume(arg); }
 
-/* status_of -- the client's status for a failed volume transfer. */
-static unsigned status_of(enum vol_result vr) {
-    switch (vr) {
-    case VOL_OK: return 502;      /* the volume answered with an error */
-    case VOL_DOWN: return 503;
-    case VOL_TIMEOUT: return 504;
-    case VOL_ABORTED: return 400; /* the client went away */
-    default: return 502;
-    }
-}
-
 /* replica_run -- one replica's transfer; any failure stops them all. */
 static void *replica_run(void *arg) {
     struct replica *x = arg;
@@ -141,7 +130,7 @@ static void put_job(void *arg) {
             log_msg("PUT %s: volume %s answered %ld", r->url, r->volumes[i], x->status);
         else
             log_msg("PUT %s: volume %s: %s", r->url, r->volumes[i], x->err);
-        if (status == 201 || status == 400) status = status_of(x->vr);
+        if (status == 201 || status == 400) status = vol_http_status(x->vr);
     }
 
     /* With a Content-Length, libcurl ends the upload after that many bytes

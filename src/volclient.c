@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -25,6 +24,15 @@ static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u) {
 static void share_unlock(CURL *h, curl_lock_data d, void *u) {
     (void)h; (void)u;
     pthread_mutex_unlock(&vol_share_mu[d]);
+}
+
+unsigned vol_http_status(enum vol_result vr) {
+    switch (vr) {
+    case VOL_DOWN: return 503;
+    case VOL_TIMEOUT: return 504;
+    case VOL_ABORTED: return 400;
+    default: return 502;
+    }
 }
 
 void vol_url(char *out, const char *volume, const char *path) {
@@ -122,12 +130,6 @@ static enum vol_result perform(CURL *h, long *status, char *err) {
     }
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* A body's stall clock: the volume has stalled when no byte has moved
  * for vol_stall_ms, not counting time spent waiting for our own source
  * (the client, or the copy's other end). libcurl's low-speed check
@@ -143,7 +145,7 @@ struct xfer {
 static int check_stall(void *u, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow) {
     struct xfer *x = u;
-    double t = now_ms();
+    double t = mkv_now_ms();
     (void)dltotal;
     (void)ultotal;
     if (dlnow + ulnow != x->moved) {
@@ -158,7 +160,7 @@ static int check_stall(void *u, curl_off_t dltotal, curl_off_t dlnow,
 
 static void watch_stalls(CURL *h, struct xfer *x) {
     x->moved = 0;
-    x->last_ms = now_ms();
+    x->last_ms = mkv_now_ms();
     x->stalled = 0;
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_stall);
@@ -177,7 +179,7 @@ static enum vol_result stalled(const struct xfer *x, enum vol_result vr, char *e
 static size_t read_body(char *out, size_t sz, size_t n, void *u) {
     struct xfer *x = u;
     ssize_t got = stream_read(x->s, x->i, out, sz * n);
-    x->last_ms = now_ms(); /* waiting for the client is not a stall */
+    x->last_ms = mkv_now_ms(); /* waiting for the client is not a stall */
     return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
 }
 
