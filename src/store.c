@@ -1,6 +1,7 @@
 /* store.c -- the GDBM index file and the ordered key sets beside it. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,8 +46,8 @@ static int do_keysets_set(const char *key, size_t keylen, int deleted) {
  * comparing its count with the file's record count (kept up to date by
  * every write) and scans again, the last time holding mu throughout. */
 static pthread_t store_loader;
-static int store_loading;           /* loader thread running; under mu */
-static volatile int store_stop;     /* store_close asks the loader to end */
+static int store_loading;           /* loader thread running (main thread) */
+static atomic_int store_stop;       /* store_close asks the loader to end */
 static size_t store_nrecords;       /* records in the GDBM file; under mu */
 static size_t store_bad;            /* unusable records seen by the scan */
 static pthread_mutex_t store_ready_mu = PTHREAD_MUTEX_INITIALIZER;
