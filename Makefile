@@ -17,18 +17,17 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
 COMMON_SRC = src/log.c
-INDEX_SRC  = src/autoindex.c src/delete.c src/get.c src/health.c src/http.c \
-             src/index_main.c src/key.c src/keyset.c src/list.c src/locks.c \
-             src/metrics.c src/opts.c \
-             src/pending.c src/placement.c src/progress.c src/put.c src/query.c \
-             src/rebalance.c \
-             src/rebuild.c src/record.c src/store.c src/stream.c src/volclient.c \
-             src/workers.c
+INDEX_SRC  = src/autoindex.c src/bio.c src/delete.c src/get.c src/health.c \
+             src/http.c src/index_main.c src/key.c src/keyset.c src/list.c \
+             src/locks.c src/loop.c src/metrics.c src/opts.c src/placement.c \
+             src/progress.c src/put.c src/query.c src/rebalance.c src/rebuild.c \
+             src/record.c src/req.c src/ring.c src/store.c src/stream.c \
+             src/volclient.c
 VOLUME_SRC = src/nginxconf.c src/supervise.c src/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_key \
              tests/unit/test_keyset tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
-             tests/unit/test_record
+             tests/unit/test_record tests/unit/test_ring
 
 INDEX_OBJ  = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(INDEX_SRC))
 VOLUME_OBJ = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \
@@ -83,6 +82,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
 	@mkdir -p $(BUILD)/fuzz
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) $(LIBS)
 
+# The load generator test_load.sh and scripts/bench.sh drive the index with.
+$(BUILD)/thrasher: tests/bench/thrasher.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -o $@ $< $(shell pkg-config --cflags --libs libcurl) -pthread
+
 deps:
 	@sh scripts/deps.sh
 
@@ -93,7 +97,7 @@ run: deps
 # Unit tests (cmocka), then integration tests against real nginx volumes
 # and the real index; ends with "N passed, N failed".
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/thrasher
 	@$(MAKE) --no-print-directory asan
 	@sh tests/run.sh $(UNIT_BIN) --asan bin-asan $(ASAN_UNIT)
 

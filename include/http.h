@@ -1,9 +1,10 @@
 /* http.h -- mkv-index's HTTP front (libmicrohttpd) and its routes.
  *
- * Where a request goes: http.c accepts it, decodes the key and answers
- * GET/HEAD itself (a redirect from the index alone); PUT goes to put.c
- * and DELETE to delete.c, which hand the volume transfer to a worker
- * (workers.c) through a pending request (pending.c). */
+ * Where a request goes: one of the event loops (loop.c) accepts it and
+ * http.c routes it by method: GET and HEAD to get.c (a redirect from the
+ * index alone; query operations to list.c and health.c), PUT to put.c,
+ * DELETE and UNLINK to delete.c. A request that waits for volumes runs
+ * its transfers on the same loop (a req, req.h) and is answered there. */
 #ifndef MKV_HTTP_H
 #define MKV_HTTP_H
 
@@ -20,7 +21,10 @@
 
 struct http_config {
     int port;
-    int threads;                  /* event threads */
+    int threads;                  /* event loops */
+    unsigned max_connections;     /* clients at once, over all loops */
+    unsigned client_timeout_s;    /* an idle or stalled client is closed */
+    int sync;                     /* fsync before acknowledging a write */
     char *const *volumes;         /* live for the daemon's lifetime */
     int nvolumes;
     int replicas;                 /* copies of each value */
@@ -35,13 +39,18 @@ struct http_config {
 /* The daemon's settings, set by http_start. */
 extern const struct http_config *http_cfg;
 
-/* http_start -- listen on all interfaces at c->port and serve; c must
- * outlive the server. */
+/* http_start -- listen on all interfaces at c->port and serve on
+ * c->threads event loops; c must outlive the server. */
 int http_start(const struct http_config *c, char *err);
 
 /* http_stop -- stop accepting; give requests under way up to grace_ms to
- * finish, abort the rest (503); close every connection, join threads. */
+ * finish, abort the rest (503); close every connection, join the loops. */
 void http_stop(long grace_ms);
+
+/* http_daemon -- for loop.c: a libmicrohttpd daemon in external epoll
+ * mode on listen_fd (shared by the loops), at most limit connections,
+ * closing clients idle for timeout_s. NULL on failure. */
+struct MHD_Daemon *http_daemon(int listen_fd, unsigned limit, unsigned timeout_s);
 
 /* http_respond -- queue an empty answer with status (and log it with -v).
  * Answers are prepared once and shared, so this allocates nothing. */
@@ -80,14 +89,13 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
                            const char *upload_data, size_t *upload_data_size,
                            void **con_cls);
 void put_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
-enum MHD_Result delete_handle(struct MHD_Connection *c, const char *url,
-                              const char *upload_data,
-                              size_t *upload_data_size, void **con_cls);
+enum MHD_Result delete_handle(struct MHD_Connection *c, const char *method,
+                              const char *url, size_t *upload_data_size,
+                              void **con_cls);
 void delete_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
-enum MHD_Result unlink_handle(struct MHD_Connection *c, const char *url);
 
-/* health_handle -- GET /?health: HEAD every volume (on workers), answer
- * 200 with JSON when all are up, 503 otherwise. */
+/* health_handle -- GET /?health: HEAD every volume at once, answer 200
+ * with JSON when all are up, 503 otherwise. */
 enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
                               const char *url, void **con_cls);
 void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe);

@@ -7,7 +7,7 @@
 #ifndef MKV_H
 #define MKV_H
 
-#include <stddef.h>
+#include <stddef.h> /* offsetof, size_t */
 
 #define MKV_OK 0
 #define MKV_ERR -1
@@ -17,6 +17,10 @@
 
 /* Longest key accepted, in bytes after percent-decoding (S3's limit). */
 #define MKV_KEY_MAX 1024
+
+/* MKV_CONTAINER -- the struct of type that holds member at ptr. */
+#define MKV_CONTAINER(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* mkv_now_ms -- a monotonic clock, in milliseconds. */
 double mkv_now_ms(void);

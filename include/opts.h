@@ -17,9 +17,11 @@ struct opts {
     int port;                   /* --port, default 3000 */
     const char *index;          /* --index, default /tmp/indexdb */
     int verbose;                /* -v: one log line per request */
-    int threads;                /* --threads: HTTP event threads, default 2 */
-    int workers;                /* --workers: most volume transfers at once,
-                                   default 1024 (a slow client holds one) */
+    int threads;                /* --threads: event loops, default one per CPU */
+    int workers_given;          /* --workers seen: obsolete, ignored */
+    long max_connections;       /* --max-connections: clients at once, 16384 */
+    long client_timeout_s;      /* --client-timeout (s): an idle or stalled
+                                   client is closed, default 30 */
     long connect_timeout_ms;    /* --connect-timeout (ms), default 1000 */
     long voltimeout_ms;         /* --voltimeout (ms): a probe, DELETE or
                                    listing in all, default 1000 */

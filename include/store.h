@@ -51,6 +51,11 @@ void store_list(int unlinked, const char *prefix, size_t plen,
                 const char *start, size_t slen,
                 int (*fn)(const char *key, size_t keylen, void *arg), void *arg);
 
+/* store_fsync -- make every write so far durable (fsync of the file).
+ * Takes no lock: a reader or writer on another thread never waits for
+ * it (the writes are in the kernel's cache once store_put returns). */
+int store_fsync(char *err);
+
 /* store_count -- records in the index file (live, unlinked, pending). */
 size_t store_count(void);
 

@@ -1,12 +1,18 @@
 /* volclient.h -- talking to volume servers (nginx) with libcurl.
  *
- * Each calling thread gets its own easy handle, made on first use; all
- * handles share one connection cache, so connections to a volume are
- * kept alive and reused across requests and threads. */
+ * Two ways in. The server's event loops set up easy handles with
+ * vol_setup_* and run them on their own multi handle (loop.h), which
+ * keeps that loop's connections to the volumes alive. The offline
+ * commands call the blocking vol_put ... vol_get_stream, each thread on
+ * an easy handle of its own, made on first use. Nothing is shared
+ * between threads: libcurl does not support sharing connections between
+ * concurrent threads. */
 #ifndef MKV_VOLCLIENT_H
 #define MKV_VOLCLIENT_H
 
 #include <stdint.h>
+
+#include <curl/curl.h>
 
 #include "mkv.h"
 #include "placement.h"
@@ -21,13 +27,15 @@ enum vol_result {
     VOL_DOWN,        /* could not connect (refused, unreachable)  -> 503 */
     VOL_TIMEOUT,     /* connect or transfer timed out             -> 504 */
     VOL_FAILED,      /* any other transport error                 -> 502 */
-    VOL_ABORTED      /* the client's upload ended early           -> (none) */
+    VOL_ABORTED,     /* the client's upload ended early           -> (none) */
+    VOL_NOFD         /* this process is out of file descriptors   -> 503 */
 };
 
 /* vol_http_status -- the client's status when a volume transfer did not
  * succeed: 503 refused, 504 timed out or stalled, 400 the client's own
- * upload ended early (nobody hears it), 502 anything else, including an
- * error answer from the volume (VOL_OK with a bad status). */
+ * upload ended early (nobody hears it), 503 out of descriptors, 502
+ * anything else, including an error answer from the volume (VOL_OK with
+ * a bad status). */
 unsigned vol_http_status(enum vol_result vr);
 
 /* vol_url -- "http://VOLUME" PATH into out (VOL_URL_MAX bytes). VOLUME
@@ -42,6 +50,32 @@ int vol_init(long connect_ms, long total_ms, long stall_ms, char *err);
 
 /* vol_cleanup -- global tear-down after every thread has stopped. */
 void vol_cleanup(void);
+
+/* vol_stall_ms -- the stall timeout given to vol_init. */
+long vol_stall_ms(void);
+
+/* vol_setup_simple -- set h (fresh or reset) up for a bodiless method
+ * ("HEAD" or "DELETE") of url, bounded by the total timeout. */
+void vol_setup_simple(CURL *h, const char *url, const char *method);
+
+/* vol_setup_put -- set h up to PUT size bytes (-1: unknown, sent
+ * chunked) to url, read through fn(buf, 1, n, arg). No deadline: the
+ * caller times out a volume that stalls. */
+void vol_setup_put(CURL *h, const char *url, int64_t size,
+                   curl_read_callback fn, void *arg);
+
+/* vol_socket -- a socket for libcurl (CURLOPT_OPENSOCKETFUNCTION), with
+ * *nofd set when the process is out of descriptors, so that is never
+ * blamed on a volume. */
+curl_socket_t vol_socket(struct curl_sockaddr *a, int *nofd);
+
+/* vol_result_of -- how a transfer that ended with rc and HTTP status
+ * code went; sets *status (code, or 0 unless VOL_OK) and, on failure,
+ * err. */
+enum vol_result vol_result_of(CURLcode rc, int nofd, long code, long *status,
+                              char *err);
+
+/* The blocking calls, for the offline commands. */
 
 /* vol_thread_done -- free this thread's handle (call before it exits). */
 void vol_thread_done(void);

@@ -1,157 +1,213 @@
-/* delete.c -- DELETE (remove every replica, then the record) and UNLINK
- * (soft delete: mark the record, leave the files). */
+/* delete.c -- DELETE (remove every replica at once, then the record) and
+ * UNLINK (soft delete: mark the record, leave the files). Both answer
+ * once the record is settled and, with --sync, durable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bio.h"
 #include "http.h"
 #include "locks.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
-#include "pending.h"
 #include "placement.h"
+#include "req.h"
 #include "store.h"
 #include "volclient.h"
-#include "workers.h"
 
-struct delete_req {
-    struct pending p;             /* first: what MHD's con_cls points at */
-    const char *url;              /* the request's path, for the log */
-    struct record rec;            /* the record as found */
-    size_t keylen;
-    char key[MKV_KEY_MAX];
-    char path[PLACEMENT_PATH_MAX];
+struct delete_req;
+
+struct replica_rm {
+    struct loop_xfer x;           /* DELETE of one copy */
+    struct delete_req *r;
+    unsigned status;              /* 204 once removed, else the client's */
+    char url[VOL_URL_MAX];
 };
 
-static void delete_destroy(struct pending *p) { free(p); }
+struct delete_req {
+    struct req r;                 /* first: what MHD's con_cls points at */
+    struct record rec;            /* the record as found */
+    unsigned status;              /* the answer, once the record is settled */
+    size_t keylen;
+    char key[MKV_KEY_MAX];
+    struct replica_rm rm[RECORD_MAX_VOLUMES];
+};
 
-/* delete_job -- worker: the replicas in order, then the record. If a
- * volume fails, the record keeps exactly the replicas not yet removed,
- * so it never names a copy that is gone. */
-static void delete_job(void *arg) {
+static void delete_destroy(struct req *r) { free(r); }
+
+/* settled -- bio_sync's answer: the record is durable (or not). */
+static void settled(void *arg, int ok) {
     struct delete_req *r = arg;
-    char err[MKV_ERRLEN], target[VOL_URL_MAX];
-    enum vol_result vr = VOL_OK;
-    unsigned status = 204;
-    long vs = 0;
-    int i;
+    locks_release(r->key, r->keylen);
+    req_finish(&r->r, ok == MKV_OK ? r->status : 500);
+    req_release(&r->r);
+}
 
-    for (i = 0; i < r->rec.nvolumes; i++) {
-        vol_url(target, r->rec.volumes[i], r->path);
-        vr = vol_delete(target, &vs, err);
-        if (vr == VOL_OK && (vs == 204 || vs == 200 || vs == 404)) continue;
-        metrics_volume_error(r->rec.volumes[i]);
-        if (vr == VOL_OK)
-            log_msg("DELETE %s: volume answered %ld for %s", r->url, vs, target);
-        else
-            log_msg("DELETE %s: %s: %s", r->url, target, err);
-        status = vol_http_status(vr);
-        break;
+/* settle -- the record is written: answer status once it is durable. */
+static void settle(struct delete_req *r, unsigned status) {
+    r->status = status;
+    r->r.busy++;
+    if (bio_sync(settled, r) != MKV_OK) settled(r, MKV_ERR);
+}
+
+/* all_tried -- every replica answered: drop the record, or keep in it
+ * exactly the replicas not removed, so it never names a copy that is
+ * gone. The answer is the first replica's failure, if any. */
+static void all_tried(struct delete_req *r) {
+    char err[MKV_ERRLEN];
+    struct record left = r->rec;
+    unsigned status = 204;
+
+    left.nvolumes = 0;
+    for (int i = 0; i < r->rec.nvolumes; i++) {
+        if (r->rm[i].status == 204) continue;
+        if (status == 204) status = r->rm[i].status;
+        left.volumes[left.nvolumes++] = r->rec.volumes[i];
     }
-    if (status == 204) {
+    if (left.nvolumes == 0) {
         if (store_delete(r->key, r->keylen, err) < 0) {
-            log_msg("DELETE %s: %s", r->url, err);
+            log_msg("DELETE %s: %s", r->r.url, err);
             status = 500;
         }
-    } else if (i > 0) {
-        struct record left = r->rec;
-        left.nvolumes = r->rec.nvolumes - i;
-        memmove(left.volumes, r->rec.volumes + i, (size_t)left.nvolumes * sizeof(char *));
-        if (store_put(r->key, r->keylen, &left, err) != MKV_OK)
-            log_msg("DELETE %s: %s", r->url, err);
+    } else if (left.nvolumes < r->rec.nvolumes &&
+               store_put(r->key, r->keylen, &left, err) != MKV_OK) {
+        log_msg("DELETE %s: %s", r->r.url, err);
     }
-    locks_release(r->key, r->keylen);
-    pending_complete(&r->p, status);
-    pending_unref(&r->p);
+    settle(r, status);
 }
 
-static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *url,
-                                    void **con_cls) {
-    const char *m = MHD_HTTP_METHOD_DELETE;
+static void rm_done(struct loop_xfer *x, CURLcode rc, long code) {
+    struct replica_rm *m = MKV_CONTAINER(x, struct replica_rm, x);
+    struct delete_req *r = m->r;
+    const char *vol = r->rec.volumes[m - r->rm];
+    char err[MKV_ERRLEN];
+    long vs;
+    enum vol_result vr = vol_result_of(rc, x->nofd, code, &vs, err);
+
+    if (vr == VOL_OK && (vs == 204 || vs == 200 || vs == 404)) {
+        m->status = 204;
+    } else {
+        m->status = vol_http_status(vr);
+        if (vr == VOL_NOFD) {
+            log_msg("DELETE %s: out of file descriptors", r->r.url);
+        } else {
+            metrics_volume_error(vol);
+            if (vr == VOL_OK)
+                log_msg("DELETE %s: volume %s answered %ld", r->r.url, vol, vs);
+            else
+                log_msg("DELETE %s: volume %s: %s", r->r.url, vol, err);
+        }
+    }
+    if (r->r.busy == 1 && !r->r.done) all_tried(r);
+    req_release(&r->r);
+}
+
+/* delete_abort -- shutdown: stop the DELETEs under way; the record keeps
+ * every replica (their outcome is unknown) and the answer is 503. */
+static void delete_abort(struct req *rq) {
+    struct delete_req *r = (struct delete_req *)rq;
+    int cancelled = 0;
+    for (int i = 0; i < r->rec.nvolumes; i++) {
+        if (!r->rm[i].x.running) continue;
+        loop_xfer_cancel(&r->rm[i].x);
+        r->r.busy--; /* req_abort_undone holds r meanwhile */
+        cancelled = 1;
+    }
+    if (cancelled) locks_release(r->key, r->keylen);
+}
+
+/* begin_removal -- a DELETE per replica, all at once. */
+static void begin_removal(struct delete_req *r) {
+    char path[PLACEMENT_PATH_MAX];
+
+    placement_path(r->key, r->keylen, path);
+    r->r.busy++; /* until every DELETE is started */
+    for (int i = 0; i < r->rec.nvolumes; i++) {
+        struct replica_rm *m = &r->rm[i];
+        CURL *h = loop_xfer_handle(&m->x);
+        m->r = r;
+        m->status = 502;
+        vol_url(m->url, r->rec.volumes[i], path);
+        if (h == NULL) continue;
+        vol_setup_simple(h, m->url, "DELETE");
+        m->x.done = rm_done;
+        if (loop_xfer_start(&m->x) == MKV_OK) r->r.busy++;
+        else log_msg("DELETE %s: cannot start the DELETE on %s", r->r.url, r->rec.volumes[i]);
+    }
+    if (r->r.busy == 1) all_tried(r);
+    req_release(&r->r);
+}
+
+/* delete_begin -- check the request, then start: a DELETE on its first
+ * call, an UNLINK once it is read. Sets *con_cls unless it answered. */
+static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *m,
+                                    const char *url, void **con_cls) {
     char key[MKV_KEY_MAX], err[MKV_ERRLEN];
     struct delete_req *r;
-    enum MHD_Result ret;
-    size_t keylen;
-    int held, found;
-
-    if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
-    r = malloc(sizeof(*r));
-    if (r == NULL) return http_respond(c, m, url, 503);
-    held = locks_acquire(key, keylen);
-    if (held <= 0) {
-        free(r);
-        return http_respond(c, m, url, held == 0 ? 409 : 503);
-    }
-    found = store_get(key, keylen, &r->rec, err);
-    if (found != 1 || (http_cfg->protect && !r->rec.deleted)) {
-        locks_release(key, keylen);
-        free(r);
-        if (found < 0) log_msg("DELETE %s: %s", url, err);
-        return http_respond(c, m, url, found < 0 ? 500 : found == 0 ? 404 : 403);
-    }
-    pending_init(&r->p, REQ_DELETE, c, m, delete_destroy);
-    r->url = url;
-    r->keylen = keylen;
-    memcpy(r->key, key, keylen);
-    placement_path(key, keylen, r->path);
-    *con_cls = r;
-    if (workers_submit(delete_job, r) != MKV_OK) {
-        locks_release(key, keylen);
-        pending_unref(&r->p); /* the job's reference; MHD drops the other */
-        return http_respond(c, m, url, 503);
-    }
-    return MHD_YES;
-}
-
-enum MHD_Result delete_handle(struct MHD_Connection *c, const char *url,
-                              const char *upload_data,
-                              size_t *upload_data_size, void **con_cls) {
-    struct delete_req *r = *con_cls;
-
-    (void)upload_data;
-    if (r == NULL) return delete_begin(c, url, con_cls);
-    if (*upload_data_size > 0) { /* a DELETE needs no body: ignore it */
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (!pending_wait(&r->p)) return MHD_YES; /* suspended until done */
-    return http_respond(c, r->p.method, url, r->p.status);
-}
-
-void delete_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
-    (void)toe;
-    pending_closed(con_cls);
-}
-
-enum MHD_Result unlink_handle(struct MHD_Connection *c, const char *url) {
-    const char *m = "UNLINK";
-    char key[MKV_KEY_MAX], err[MKV_ERRLEN];
     struct record rec;
     enum MHD_Result ret;
     size_t keylen;
-    unsigned status = 204;
-    int held;
+    int held, found, unlink = m[0] == 'U';
 
     if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
     held = locks_acquire(key, keylen);
     if (held <= 0) return http_respond(c, m, url, held == 0 ? 409 : 503);
-    switch (store_get(key, keylen, &rec, err)) {
-    case 1:
-        if (rec.deleted) {
-            status = 404;
-            break;
-        }
-        rec.deleted = 1;
-        if (store_put(key, keylen, &rec, err) == MKV_OK) break;
-        /* fall through */
-    default:
-        log_msg("UNLINK %s: %s", url, err);
-        status = 500;
-        break;
-    case 0:
-        status = 404;
-        break;
+    found = store_get(key, keylen, &rec, err);
+    if (found < 0) log_msg("%s %s: %s", m, url, err);
+    if (found != 1 || (unlink && rec.deleted) ||
+        (!unlink && http_cfg->protect && !rec.deleted)) {
+        locks_release(key, keylen);
+        return http_respond(c, m, url, found < 0 ? 500 : found == 0 || unlink ? 404 : 403);
     }
-    locks_release(key, keylen);
-    return http_respond(c, m, url, status);
+    r = calloc(1, sizeof(*r));
+    if (r == NULL || req_init(&r->r, REQ_DELETE, c, unlink ? "UNLINK" : "DELETE", url,
+                              unlink ? NULL : delete_abort, delete_destroy) != MKV_OK) {
+        free(r);
+        locks_release(key, keylen);
+        return http_respond(c, m, url, 503);
+    }
+    *con_cls = r; /* from here MHD's completion callback lets go of r */
+    r->rec = rec;
+    for (int i = 0; i < rec.nvolumes; i++) /* into r's copy of the buffer */
+        r->rec.volumes[i] = r->rec.buf + (rec.volumes[i] - rec.buf);
+    r->keylen = keylen;
+    memcpy(r->key, key, keylen);
+    if (!unlink) {
+        begin_removal(r);
+        return MHD_YES;
+    }
+    rec.deleted = 1;
+    if (store_put(key, keylen, &rec, err) != MKV_OK) {
+        log_msg("UNLINK %s: %s", url, err);
+        settle(r, 500);
+    } else {
+        settle(r, 204);
+    }
+    return MHD_YES;
+}
+
+enum MHD_Result delete_handle(struct MHD_Connection *c, const char *method,
+                              const char *url, size_t *upload_data_size,
+                              void **con_cls) {
+    struct delete_req *r = *con_cls;
+
+    if (r == NULL) {
+        enum MHD_Result ret = delete_begin(c, method, url, con_cls);
+        r = *con_cls;
+        if (r == NULL || method[0] != 'U') return ret;
+    } else if (*upload_data_size > 0) { /* no body is needed: ignore it */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (!r->r.done) {
+        req_suspend(&r->r);
+        return MHD_YES;
+    }
+    return http_respond(c, r->r.method, url, r->r.status);
+}
+
+void delete_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
+    (void)toe;
+    req_closed(con_cls);
 }

@@ -1,6 +1,7 @@
 /* get.c -- GET/HEAD of a key: a 302 to one of its replicas, from the
- * index alone; with --probe a worker first HEAD-checks the replicas so a
- * dead one is skipped. Query strings go to listing (list.c). */
+ * index alone; with --probe the replicas are first HEAD-checked in turn,
+ * on the request's loop, so a dead one is skipped. Query strings go to
+ * listing (list.c) and the operator's endpoints (health.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,20 +9,23 @@
 
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
-#include "pending.h"
 #include "placement.h"
+#include "req.h"
 #include "store.h"
 #include "volclient.h"
-#include "workers.h"
 
 struct probe_req {
-    struct pending p;             /* first: what MHD's con_cls points at */
-    const char *url;
+    struct req r;                 /* first: what MHD's con_cls points at */
+    struct loop_xfer x;           /* the HEAD under way */
     struct record rec;
     int order[RECORD_MAX_VOLUMES]; /* replicas in the order to try */
+    int tried;                    /* replicas probed so far */
     int chosen;                   /* replica that answered, or -1 */
+    enum vol_result first;        /* the first failure, for the status */
     char path[PLACEMENT_PATH_MAX];
+    char target[VOL_URL_MAX];
 };
 
 /* pick_order -- the replicas in a random order, so reads spread. */
@@ -89,37 +93,63 @@ static enum MHD_Result absent(struct MHD_Connection *c, const char *method,
     return send_302(c, method, url, location, NULL);
 }
 
-static void probe_destroy(struct pending *p) { free(p); }
+static void probe_destroy(struct req *r) { free(r); }
 
-/* probe_job -- worker: HEAD the replicas in turn; the first with the
- * value wins. */
-static void probe_job(void *arg) {
-    struct probe_req *r = arg;
-    char target[VOL_URL_MAX], err[MKV_ERRLEN];
-    enum vol_result first = VOL_OK;
-    unsigned status = 502;
-    long vs;
-
-    r->chosen = -1;
-    for (int i = 0; i < r->rec.nvolumes && r->chosen < 0; i++) {
-        int v = r->order[i];
-        enum vol_result vr;
-        vol_url(target, r->rec.volumes[v], r->path);
-        vr = vol_head(target, &vs, err);
-        if (vr == VOL_OK && vs == 200) {
-            r->chosen = v;
-            status = 302;
-        } else {
-            if (vr != VOL_OK) metrics_volume_error(r->rec.volumes[v]);
-            log_msg("GET %s: probe of %s: %s", r->url, r->rec.volumes[v],
-                    vr == VOL_OK ? "value missing" : err);
-            if (first == VOL_OK) first = vr;
-        }
+/* probe_abort -- shutdown: stop the HEAD under way. */
+static void probe_abort(struct req *rq) {
+    struct probe_req *r = (struct probe_req *)rq;
+    if (r->x.running) {
+        loop_xfer_cancel(&r->x);
+        r->r.busy--; /* req_abort_undone holds r meanwhile */
     }
-    if (r->chosen < 0)
-        status = vol_http_status(first);
-    pending_complete(&r->p, status);
-    pending_unref(&r->p);
+}
+
+static void probe_done(struct loop_xfer *x, CURLcode rc, long code);
+
+/* probe_next -- HEAD the next replica, or answer when none is left. */
+static void probe_next(struct probe_req *r) {
+    while (r->tried < r->rec.nvolumes) {
+        const char *vol = r->rec.volumes[r->order[r->tried]];
+        CURL *h = loop_xfer_handle(&r->x);
+        vol_url(r->target, vol, r->path);
+        if (h != NULL) {
+            vol_setup_simple(h, r->target, "HEAD");
+            r->x.done = probe_done;
+            r->x.stall_ms = 0; /* bounded by --voltimeout */
+            if (loop_xfer_start(&r->x) == MKV_OK) {
+                r->r.busy++;
+                return;
+            }
+        }
+        log_msg("GET %s: cannot start a probe of %s", r->r.url, vol);
+        if (r->first == VOL_OK) r->first = VOL_FAILED;
+        r->tried++;
+    }
+    req_finish(&r->r, r->chosen >= 0 ? 302 : vol_http_status(r->first));
+}
+
+static void probe_done(struct loop_xfer *x, CURLcode rc, long code) {
+    struct probe_req *r = MKV_CONTAINER(x, struct probe_req, x);
+    int v = r->order[r->tried++];
+    char err[MKV_ERRLEN];
+    long vs;
+    enum vol_result vr = vol_result_of(rc, x->nofd, code, &vs, err);
+
+    if (vr == VOL_OK && vs == 200) {
+        r->chosen = v;
+        req_finish(&r->r, 302);
+    } else if (vr == VOL_NOFD) {
+        log_msg("GET %s: out of file descriptors; answering 503", r->r.url);
+        r->first = VOL_NOFD;
+        req_finish(&r->r, 503);
+    } else {
+        if (vr != VOL_OK) metrics_volume_error(r->rec.volumes[v]);
+        log_msg("GET %s: probe of %s: %s", r->r.url, r->rec.volumes[v],
+                vr == VOL_OK ? "value missing" : err);
+        if (r->first == VOL_OK) r->first = vr;
+        if (!r->r.done && r->r.conn != NULL) probe_next(r);
+    }
+    req_release(&r->r);
 }
 
 /* lookup -- a plain GET/HEAD of a key. */
@@ -143,23 +173,26 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
     pick_order(rec.nvolumes, order);
     if (!http_cfg->probe) return redirect(c, method, url, &rec, order[0], path);
 
-    r = malloc(sizeof(*r));
-    if (r == NULL) return http_respond(c, method, url, 503);
-    pending_init(&r->p, REQ_PROBE, c, method, probe_destroy);
-    r->url = url;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL || req_init(&r->r, REQ_PROBE, c, method[0] == 'H' ? "HEAD" : "GET",
+                              url, probe_abort, probe_destroy) != MKV_OK) {
+        free(r);
+        return http_respond(c, method, url, 503);
+    }
     r->rec = rec;
     /* rec's volume pointers point into rec.buf: move them to r's copy. */
     for (int i = 0; i < rec.nvolumes; i++)
         r->rec.volumes[i] = r->rec.buf + (rec.volumes[i] - rec.buf);
     memcpy(r->order, order, sizeof(order));
     memcpy(r->path, path, sizeof(path));
-    r->chosen = -1; /* until the job says otherwise (a drain may not wait) */
-    *con_cls = r;
-    if (workers_submit(probe_job, r) != MKV_OK) {
-        pending_unref(&r->p); /* the job's reference; MHD drops the other */
-        return http_respond(c, method, url, 503);
+    r->chosen = -1;
+    r->first = VOL_OK;
+    *con_cls = r; /* from here MHD's completion callback lets go of r */
+    probe_next(r);
+    if (!r->r.done) {
+        req_suspend(&r->r);
+        return MHD_YES;
     }
-    if (!pending_wait(&r->p)) return MHD_YES; /* suspended until probed */
     return get_handle(c, method, url, con_cls);
 }
 
@@ -176,10 +209,12 @@ enum MHD_Result get_handle(struct MHD_Connection *c, const char *method,
     struct probe_req *r = *con_cls;
     struct query q;
 
-    if (r != NULL && r->p.kind == REQ_PROBE) { /* resumed after the probe */
-        /* The status is final once seen done (under mu); the job sets
-         * chosen before it reports 302, so only then is chosen read. */
-        if (r->p.status != 302) return http_respond(c, method, url, r->p.status);
+    if (r != NULL && r->r.kind == REQ_PROBE) { /* called again: probed? */
+        if (!r->r.done) {
+            req_suspend(&r->r);
+            return MHD_YES;
+        }
+        if (r->r.status != 302) return http_respond(c, method, url, r->r.status);
         return redirect(c, method, url, &r->rec, r->chosen, r->path);
     }
     query_init(&q);
@@ -205,5 +240,5 @@ enum MHD_Result get_handle(struct MHD_Connection *c, const char *method,
 void get_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
     struct probe_req *r = con_cls;
     (void)toe;
-    if (r->p.kind == REQ_PROBE) pending_closed(&r->p);
+    if (r->r.kind == REQ_PROBE) req_closed(&r->r);
 }

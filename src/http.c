@@ -1,23 +1,27 @@
 /* http.c -- libmicrohttpd set-up, request routing, answers and accounting. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "http.h"
 #include "key.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
-#include "pending.h"
 #include "placement.h"
+#include "req.h"
 #include "store.h"
 
 const struct http_config *http_cfg;
 
-static struct MHD_Daemon *http_daemon;
+static int http_listen_fd = -1;
 
 /* Statuses we answer with an empty body; each response is made once. */
 static const unsigned http_statuses[] = {
@@ -166,6 +170,8 @@ int http_key(struct MHD_Connection *c, const char *method, const char *url,
 
 /* A request whose path carried a raw NUL byte: refused with 400. */
 static enum req_kind http_nul_marker = REQ_REFUSED;
+/* A request answered on its first call: nothing more to do for it. */
+static enum req_kind http_answered_marker = REQ_REFUSED;
 
 /* check_uri -- libmicrohttpd's URI log callback, which sees the raw
  * request target before it is split at '?', NUL-terminated where the
@@ -188,6 +194,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   size_t *upload_data_size, void **con_cls) {
     (void)cls;
     if (*con_cls == &http_nul_marker || *con_cls == NULL) request_begins(c, version);
+    if (*con_cls == NULL && loop_stopping()) {
+        /* A kept-alive client starting a request while we shut down. */
+        *con_cls = &http_answered_marker;
+        return http_respond(c, method, url, 503);
+    }
     if (*con_cls == &http_nul_marker) {
         *con_cls = NULL;
         log_msg("%s: refused: a NUL byte inside the path", method);
@@ -204,7 +215,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0)
             return put_handle(c, url, upload_data, upload_data_size, con_cls);
         if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
-            return delete_handle(c, url, upload_data, upload_data_size, con_cls);
+            return delete_handle(c, "DELETE", url, upload_data_size, con_cls);
         if (strcmp(method, "UNLINK") == 0) {
             *con_cls = &http_get_marker; /* answer once the request is read */
             return MHD_YES;
@@ -215,11 +226,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     case REQ_REFUSED:
         return MHD_NO;
     case REQ_HEALTH:
-        pending_entered(*con_cls);
         return health_handle(c, method, url, con_cls);
     case REQ_PROBE:
-        pending_entered(*con_cls);
-        /* fall through */
     case REQ_GET:
         if (*upload_data_size != 0) { /* a body we do not want: skip it */
             *upload_data_size = 0;
@@ -227,15 +235,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         }
         if (method[0] == 'U') {
             *con_cls = NULL;
-            return unlink_handle(c, url);
+            return delete_handle(c, "UNLINK", url, upload_data_size, con_cls);
         }
         return get_handle(c, method, url, con_cls);
     case REQ_PUT:
-        pending_entered(*con_cls);
         return put_handle(c, url, upload_data, upload_data_size, con_cls);
     case REQ_DELETE:
-        pending_entered(*con_cls);
-        return delete_handle(c, url, upload_data, upload_data_size, con_cls);
+        return delete_handle(c, ((struct req *)*con_cls)->method, url, upload_data_size,
+                             con_cls);
     }
     return MHD_NO;
 }
@@ -275,12 +282,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     log_msg("http: %s", line);
 }
 
-static struct MHD_Daemon *start(const struct http_config *cfg, unsigned flags) {
+struct MHD_Daemon *http_daemon(int listen_fd, unsigned limit, unsigned timeout_s) {
     return MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
         MHD_OPTION_URI_LOG_CALLBACK, check_uri, NULL,
@@ -288,16 +297,72 @@ static struct MHD_Daemon *start(const struct http_config *cfg, unsigned flags) {
         MHD_OPTION_END);
 }
 
-static int have_ipv6(void) {
-    int fd = socket(AF_INET6, SOCK_STREAM, 0);
-    if (fd < 0) return 0;
+/* listen_on -- a non-blocking socket listening on every interface at
+ * port: IPv6 and IPv4 together where the host has IPv6, else IPv4. */
+static int listen_on(int port, char *err) {
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    int fd, one = 1, zero = 0;
+
+    fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        memset(&a6, 0, sizeof(a6));
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)port);
+        a6.sin6_addr = in6addr_any;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) == 0 && listen(fd, 4096) == 0)
+            return fd;
+        if (errno == EADDRINUSE) goto busy;
+        close(fd);
+    }
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        mkv_seterr(err, "cannot make a socket: %s", strerror(errno));
+        return -1;
+    }
+    memset(&a4, 0, sizeof(a4));
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((uint16_t)port);
+    a4.sin_addr.s_addr = htonl(INADDR_ANY);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) == 0 && listen(fd, 4096) == 0)
+        return fd;
+busy:
+    mkv_seterr(err, "cannot serve HTTP on port %d: %s", port, strerror(errno));
     close(fd);
-    return 1;
+    return -1;
+}
+
+/* fd_budget -- raise the descriptor limit as far as the hard limit
+ * allows, and say what it is. Returns the client connections that fit,
+ * keeping 1024 descriptors (half, under a limit of 4096) for the index
+ * file, the logs, the loops and the connections to volumes. */
+static unsigned fd_budget(unsigned want) {
+    struct rlimit rl;
+    rlim_t was;
+    unsigned fit;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return want;
+    was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = was;
+    }
+    if (rl.rlim_cur != was)
+        log_msg("file descriptors: limit raised from %llu to %llu (the hard limit)",
+                (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)want + 1024) return want;
+    fit = rl.rlim_cur >= 4096 ? (unsigned)(rl.rlim_cur - 1024) : (unsigned)(rl.rlim_cur / 2);
+    if (fit < 16) fit = 16;
+    log_msg("file descriptors: limit %llu allows %u client connections, not %u",
+            (unsigned long long)rl.rlim_cur, fit, want);
+    return fit;
 }
 
 int http_start(const struct http_config *cfg, char *err) {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned conns;
 
     http_cfg = cfg;
     metrics_init(cfg->volumes, cfg->nvolumes);
@@ -312,23 +377,22 @@ int http_start(const struct http_config *cfg, char *err) {
             MHD_add_response_header(http_prepared[i], MHD_HTTP_HEADER_ALLOW,
                                     "GET, HEAD, PUT, DELETE, UNLINK");
     }
-    /* Both IPv4 and IPv6 where the host has IPv6, else IPv4 alone. */
-    http_daemon = start(cfg, have_ipv6() ? flags | MHD_USE_DUAL_STACK : flags);
-    if (http_daemon == NULL) {
-        mkv_seterr(err, "cannot serve HTTP on port %d (in use?)", cfg->port);
+    conns = fd_budget(cfg->max_connections);
+    http_listen_fd = listen_on(cfg->port, err);
+    if (http_listen_fd < 0) return MKV_ERR;
+    if (loops_start(cfg->threads, http_listen_fd, conns, cfg->client_timeout_s, err) !=
+        MKV_OK) {
+        close(http_listen_fd);
+        http_listen_fd = -1;
         return MKV_ERR;
     }
     return MKV_OK;
 }
 
 void http_stop(long grace_ms) {
-    if (http_daemon) {
-        MHD_socket fd = MHD_quiesce_daemon(http_daemon); /* no new clients */
-        if (fd != MHD_INVALID_SOCKET) close(fd);
-        pending_drain(grace_ms);
-        MHD_stop_daemon(http_daemon);
-    }
-    http_daemon = NULL;
+    loops_stop(grace_ms);
+    if (http_listen_fd >= 0) close(http_listen_fd);
+    http_listen_fd = -1;
     for (size_t i = 0; i < NSTATUS; i++) {
         if (http_prepared[i]) MHD_destroy_response(http_prepared[i]);
         http_prepared[i] = NULL;

@@ -3,13 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bio.h"
 #include "http.h"
 #include "maint.h"
 #include "log.h"
 #include "opts.h"
 #include "store.h"
 #include "volclient.h"
-#include "workers.h"
 
 int main(int argc, char **argv) {
     static struct opts o;
@@ -49,19 +49,26 @@ int main(int argc, char **argv) {
         log_msg("%s", err);
         return 1;
     }
-    if (store_open(o.index, STORE_SERVE, o.sync, err) != MKV_OK) {
+    if (o.workers_given)
+        log_msg("--workers is obsolete and ignored: volume transfers run on the "
+                "event loops (--threads)");
+    /* --sync's fsyncs are the helper thread's (bio.c), not the store's. */
+    if (store_open(o.index, STORE_SERVE, 0, err) != MKV_OK) {
         log_msg("%s", err);
         return 1;
     }
     if (vol_init(o.connect_timeout_ms, o.voltimeout_ms, o.stall_timeout_ms,
                  err) != MKV_OK ||
-        workers_start(o.workers, err) != MKV_OK) {
+        bio_start(o.sync, err) != MKV_OK) {
         log_msg("%s", err);
         store_close();
         return 1;
     }
     hc.port = o.port;
     hc.threads = o.threads;
+    hc.max_connections = (unsigned)o.max_connections;
+    hc.client_timeout_s = (unsigned)o.client_timeout_s;
+    hc.sync = o.sync;
     hc.volumes = o.volumes;
     hc.nvolumes = o.nvolumes;
     hc.replicas = o.replicas;
@@ -73,13 +80,14 @@ int main(int argc, char **argv) {
     hc.fallback = o.fallback;
     if (http_start(&hc, err) != MKV_OK) {
         log_msg("%s", err);
-        workers_stop();
+        bio_stop();
         store_close();
         return 1;
     }
-    log_msg("serving on port %d, index %s (%zu keys), %d volume%s, %d replica%s",
+    log_msg("serving on port %d, index %s (%zu keys), %d volume%s, %d replica%s, "
+            "%d event loop%s",
             o.port, o.index, store_count(), o.nvolumes, o.nvolumes == 1 ? "" : "s",
-            o.replicas, o.replicas == 1 ? "" : "s");
+            o.replicas, o.replicas == 1 ? "" : "s", o.threads, o.threads == 1 ? "" : "s");
 
     for (;;) {
         sigwait(&sigs, &sig);
@@ -90,7 +98,6 @@ int main(int argc, char **argv) {
     }
     log_msg("%s: shutting down", strsignal(sig));
     http_stop(10000); /* no new requests; those under way get 10 s */
-    workers_stop();   /* transfers under way finish and are recorded */
     vol_cleanup();
     store_close();
     log_msg("index closed");

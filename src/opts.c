@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "opts.h"
 #include "record.h"
@@ -13,8 +14,8 @@ const char *opts_usage(void) {
            "                 [--replicas N] [--subvolumes N] [--md5sum=BOOL]\n"
            "                 [--probe] [--fallback HOST:PORT] [--protect]\n"
            "                 [--sync] [--max-size BYTES] [--access-log FILE]\n"
-           "                 [--threads N]\n"
-           "                 [--workers N] [--connect-timeout MS]\n"
+           "                 [--threads N] [--max-connections N]\n"
+           "                 [--client-timeout S] [--connect-timeout MS]\n"
            "                 [--voltimeout MS] [--stall-timeout MS] VOLUME...\n"
            "       mkv-index rebuild [--index PATH] [--replicas N]\n"
            "                 [--subvolumes N] VOLUME...\n"
@@ -71,6 +72,8 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         {"index", required_argument, NULL, 'i'},
         {"threads", required_argument, NULL, 't'},
         {"workers", required_argument, NULL, 'w'},
+        {"max-connections", required_argument, NULL, 'C'},
+        {"client-timeout", required_argument, NULL, 'K'},
         {"connect-timeout", required_argument, NULL, 'c'},
         {"voltimeout", required_argument, NULL, 'T'},
         {"stall-timeout", required_argument, NULL, 'L'},
@@ -95,8 +98,10 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
     memset(o, 0, sizeof(*o));
     o->port = 3000;
     o->index = "/tmp/indexdb";
-    o->threads = 2;
-    o->workers = 1024;
+    v = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = v < 1 ? 1 : v > 64 ? 64 : (int)v;
+    o->max_connections = 16384;
+    o->client_timeout_s = 30;
     o->connect_timeout_ms = 1000;
     o->voltimeout_ms = 1000;
     o->stall_timeout_ms = 5000;
@@ -128,7 +133,15 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
             break;
         case 'w':
             if (parse_long(optarg, 1, 4096, &v)) goto bad;
-            o->workers = (int)v;
+            o->workers_given = 1;
+            break;
+        case 'C':
+            if (parse_long(optarg, 16, 1000000, &v)) goto bad;
+            o->max_connections = v;
+            break;
+        case 'K':
+            if (parse_long(optarg, 1, 86400, &v)) goto bad;
+            o->client_timeout_s = v;
             break;
         case 'c':
             if (parse_long(optarg, 1, 600000, &v)) goto bad;

@@ -1,9 +1,16 @@
 /* put.c -- PUT: stream the body to every replica at once, then record it.
  *
+ * Everything happens on the request's loop. The body goes into a ring
+ * (ring.h) that each replica's transfer reads at its own pace: a replica
+ * that has caught up pauses (CURL_READFUNC_PAUSE) until more arrives; a
+ * full ring suspends the client until the slowest replica has taken half.
+ *
  * Order of durability: the record is first written marked DELETED (a
  * pending write, invisible to GET), then every replica is written, and
- * only when all of them answered is the record made live. A crash at any
- * point therefore never leaves a live record without its data. */
+ * only when all of them answered is the record made live (and, with
+ * --sync, fsynced) before the 201. If anything fails -- a volume, the
+ * client, the index -- the copies written and the record are removed
+ * before the answer, so a failed PUT leaves nothing behind. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,19 +19,25 @@
 
 #include <openssl/evp.h>
 
+#include "bio.h"
 #include "http.h"
 #include "locks.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
-#include "pending.h"
 #include "placement.h"
+#include "req.h"
+#include "ring.h"
 #include "store.h"
-#include "stream.h"
 #include "volclient.h"
-#include "workers.h"
 
 /* Upload ring per PUT: memory is flat at this much whatever the size. */
 #define PUT_RING (1024 * 1024)
+
+/* The volumes are not contacted until this much of the body is in (or
+ * all of it): a client that sends headers and stalls costs no volume
+ * connection, and a small value goes out in one piece. */
+#define PUT_START (64 * 1024)
 
 /* After a PUT has failed mid-body (a volume failed, or --max-size), the
  * rest of the body is read and dropped so the client hears the status
@@ -32,137 +45,252 @@
  * much the connection is closed instead. */
 #define PUT_DISCARD_MAX (16 * 1024 * 1024)
 
+struct put_req;
+
+/* One replica's transfer: the PUT of the value, or the DELETE undoing it. */
 struct replica {
+    struct loop_xfer x;
     struct put_req *r;
-    int i;
-    enum vol_result vr;
-    long status;
-    char err[MKV_ERRLEN];
+    int paused;                   /* read callback said PAUSE: wants data */
+    int running;                  /* the PUT is under way */
+    int stored;                   /* the volume answered 201/204 */
+    char url[VOL_URL_MAX];
 };
 
 struct put_req {
-    struct pending p;             /* first: what MHD's con_cls points at */
-    struct stream st;
+    struct req r;                 /* first: what MHD's con_cls points at */
+    struct ring ring;
     EVP_MD_CTX *md5;              /* NULL with --md5sum=false */
-    int finished;                 /* event thread called stream_finish */
-    unsigned refused;             /* status decided mid-body (413), or 0 */
-    int64_t discarded;            /* body bytes dropped after a failure */
+    int started;                  /* pending record written, PUTs started */
+    int body_done;                /* MHD's last call for the body came */
+    int client_waiting;           /* suspended for room in the ring */
+    int ending;                   /* committing or undoing: no way back */
+    unsigned status;              /* the answer once failed, else 0 */
+    int nrunning;                 /* replica transfers (PUT or DELETE) */
     int64_t size;                 /* Content-Length, or -1 for chunked */
     int64_t received;             /* body bytes taken so far */
-    const char *url;              /* the request's path, for the log */
+    int64_t discarded;            /* body bytes dropped after a failure */
     struct record rec;            /* volumes; hash once the body is in */
     int nreplicas;
     size_t keylen;
     char key[MKV_KEY_MAX];
     char volumes[RECORD_MAX_VOLUMES][PLACEMENT_VOLUME_MAX + 8];
-    char targets[RECORD_MAX_VOLUMES][VOL_URL_MAX];
     struct replica rep[RECORD_MAX_VOLUMES];
 };
 
-static void put_destroy(struct pending *p) {
-    struct put_req *r = (struct put_req *)p;
-    stream_destroy(&r->st);
+static void put_destroy(struct req *rq) {
+    struct put_req *r = (struct put_req *)rq;
+    ring_free(&r->ring);
     EVP_MD_CTX_free(r->md5);
     free(r);
 }
 
-/* put_abort -- shutdown: stop the transfers; the job undoes them. */
-static void put_abort(struct pending *p) { stream_abort(&((struct put_req *)p)->st); }
+static void maybe_end(struct put_req *r);
 
-/* The ring is full: suspend the client until the volumes catch up. */
-static void put_park(void *arg) { pending_suspend(arg); }
-static void put_wake(void *arg) { pending_resume(arg); }
-
-/* replica_run -- one replica's transfer; any failure stops them all. */
-static void *replica_run(void *arg) {
-    struct replica *x = arg;
-    x->vr = vol_put(x->r->targets[x->i], &x->r->st, x->i, x->r->size,
-                    &x->status, x->err);
-    if (x->vr != VOL_OK || (x->status != 201 && x->status != 204))
-        stream_abort(&x->r->st);
-    return NULL;
+/* wake_client -- let MHD hand us more body (or the last call). */
+static void wake_client(struct put_req *r) {
+    if (!r->client_waiting) return;
+    r->client_waiting = 0;
+    req_resume(&r->r);
 }
 
-static void *replica_thread(void *arg) {
-    replica_run(arg);
-    vol_thread_done();
-    return NULL;
+static void unpause(struct put_req *r);
+
+/* fail -- the PUT cannot succeed; the answer will be status (the first
+ * failure's) once what was written is undone. A transfer is never cut
+ * off by us once it may have sent its last byte, since its outcome would
+ * then be unknown: each one still running either asks for more body and
+ * is aborted (the volume drops a body cut short), or ends by itself and
+ * its copy, if stored, is removed. */
+static void fail(struct put_req *r, unsigned status) {
+    if (r->status == 0) r->status = status;
+    unpause(r);     /* paused readers hear of it at once */
+    wake_client(r); /* the rest of the body is to be dropped */
 }
 
-/* put_job -- worker: write every replica, then commit or undo. */
-static void put_job(void *arg) {
-    struct put_req *r = arg;
-    pthread_t tids[RECORD_MAX_VOLUMES];
-    int started[RECORD_MAX_VOLUMES] = {0};
-    char err[MKV_ERRLEN];
-    unsigned status = 201;
-    long vs;
-    int i;
+/* read_body -- libcurl wants body bytes for replica x. */
+static size_t read_body(char *out, size_t sz, size_t n, void *u) {
+    struct replica *x = u;
+    struct put_req *r = x->r;
+    size_t got;
 
-    /* Replica 0 runs here; the others each on a thread of their own, so
-     * a PUT never waits on another job for a worker. */
-    for (i = 0; i < r->nreplicas; i++) {
-        r->rep[i].r = r;
-        r->rep[i].i = i;
-        r->rep[i].vr = VOL_FAILED;
-        r->rep[i].status = 0;
-        snprintf(r->rep[i].err, MKV_ERRLEN, "no thread for the transfer");
+    if (r->status != 0) return CURL_READFUNC_ABORT;
+    got = ring_read(&r->ring, (int)(x - r->rep), out, sz * n);
+    if (got == 0) {
+        if (r->body_done) return 0; /* end of a chunked body */
+        x->paused = 1;
+        x->x.idle = 1; /* waiting for the client is not the volume's stall */
+        return CURL_READFUNC_PAUSE;
     }
-    for (i = 1; i < r->nreplicas; i++) {
-        started[i] = pthread_create(&tids[i], NULL, replica_thread, &r->rep[i]) == 0;
-        if (!started[i]) stream_abort(&r->st);
-    }
-    replica_run(&r->rep[0]);
-    for (i = 1; i < r->nreplicas; i++)
-        if (started[i]) pthread_join(tids[i], NULL);
+    loop_xfer_moved(&x->x);
+    if (r->client_waiting && ring_room(&r->ring) >= r->ring.cap / 2) wake_client(r);
+    return got;
+}
 
-    /* The answer: the first real volume failure; else, if transfers
-     * were aborted, the client left (or was refused) and hears nothing. */
-    for (i = 0; i < r->nreplicas; i++) {
+/* unpause -- there is more body (or its end): paused replicas go on. */
+static void unpause(struct put_req *r) {
+    for (int i = 0; i < r->nreplicas; i++) {
         struct replica *x = &r->rep[i];
-        if (x->vr == VOL_OK && (x->status == 201 || x->status == 204)) continue;
-        if (x->vr == VOL_ABORTED) {
-            if (status == 201) status = 400;
-            continue;
-        }
-        metrics_volume_error(r->volumes[i]);
-        if (x->vr == VOL_OK)
-            log_msg("PUT %s: volume %s answered %ld", r->url, r->volumes[i], x->status);
-        else
-            log_msg("PUT %s: volume %s: %s", r->url, r->volumes[i], x->err);
-        if (status == 201 || status == 400) status = vol_http_status(x->vr);
+        if (!x->paused || !x->running) continue;
+        x->paused = 0;
+        loop_xfer_moved(&x->x);
+        curl_easy_pause(x->x.h, CURLPAUSE_CONT);
     }
+}
 
-    /* With a Content-Length, libcurl ends the upload after that many bytes
-     * without reading the end of the stream: wait for the event thread to
-     * finish it, so the md5 it seals then is complete. */
-    if (status == 201 && stream_wait_finished(&r->st) != MKV_OK) status = 400;
-    /* Shutdown may have answered the client 503 already: then undo. */
-    if (status == 201 && pending_is_done(&r->p)) status = 503;
-    if (status == 201) {
+static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
+    struct replica *x = MKV_CONTAINER(xf, struct replica, x);
+    struct put_req *r = x->r;
+    const char *vol = r->volumes[x - r->rep];
+    char err[MKV_ERRLEN];
+    long vs;
+    enum vol_result vr = vol_result_of(rc, xf->nofd, code, &vs, err);
+
+    x->running = 0;
+    r->nrunning--;
+    if (vr == VOL_OK && (vs == 201 || vs == 204)) {
+        x->stored = 1;
+    } else if (vr == VOL_ABORTED && r->status != 0) {
+        /* cut short by fail(): nothing stored, nothing to say */
+    } else {
+        if (vr == VOL_NOFD) {
+            log_msg("PUT %s: out of file descriptors", r->r.url);
+        } else {
+            metrics_volume_error(vol);
+            if (xf->stalled)
+                log_msg("PUT %s: volume %s moved no byte for %ld ms", r->r.url, vol,
+                        xf->stall_ms);
+            else if (vr == VOL_OK)
+                log_msg("PUT %s: volume %s answered %ld", r->r.url, vol, vs);
+            else
+                log_msg("PUT %s: volume %s: %s", r->r.url, vol, err);
+        }
+        fail(r, xf->stalled ? 504 : vol_http_status(vr));
+    }
+    maybe_end(r);
+    req_release(&r->r);
+}
+
+/* start -- write the pending record, then start every replica's PUT. */
+static void start(struct put_req *r) {
+    char err[MKV_ERRLEN];
+
+    r->started = 1;
+    r->rec.deleted = 1;
+    if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {
+        log_msg("PUT %s: %s", r->r.url, err);
+        r->started = 0; /* no record to remove */
+        fail(r, 503);
+        return;
+    }
+    for (int i = 0; i < r->nreplicas; i++) {
+        struct replica *x = &r->rep[i];
+        CURL *h = loop_xfer_handle(&x->x);
+        if (h == NULL) {
+            fail(r, 503);
+            return;
+        }
+        vol_setup_put(h, x->url, r->size, read_body, x);
+        x->x.done = replica_done;
+        x->x.stall_ms = vol_stall_ms();
+        if (loop_xfer_start(&x->x) != MKV_OK) {
+            log_msg("PUT %s: cannot start the transfer to %s", r->r.url, r->volumes[i]);
+            fail(r, 503);
+            return;
+        }
+        x->running = 1;
+        r->nrunning++;
+        r->r.busy++;
+    }
+}
+
+/* finished -- the end: release the key and answer. */
+static void finished(struct put_req *r, unsigned status) {
+    locks_release(r->key, r->keylen);
+    req_finish(&r->r, status);
+}
+
+static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
+    struct replica *x = MKV_CONTAINER(xf, struct replica, x);
+    struct put_req *r = x->r;
+    char err[MKV_ERRLEN];
+    long vs;
+    enum vol_result vr = vol_result_of(rc, xf->nofd, code, &vs, err);
+
+    x->running = 0;
+    if (vr != VOL_OK || (vs != 204 && vs != 404 && vs != 200))
+        log_msg("PUT %s: cannot remove the copy on %s: %s", r->r.url,
+                r->volumes[x - r->rep], vr == VOL_OK ? "an error answer" : err);
+    if (--r->nrunning == 0) {
+        if (store_delete(r->key, r->keylen, err) < 0) log_msg("PUT %s: %s", r->r.url, err);
+        finished(r, r->status);
+    }
+    req_release(&r->r);
+}
+
+/* undo -- no copy and no record may outlive a failed write: DELETE the
+ * copies written, then the pending record. */
+static void undo(struct put_req *r) {
+    char err[MKV_ERRLEN];
+
+    for (int i = 0; i < r->nreplicas; i++) {
+        struct replica *x = &r->rep[i];
+        CURL *h;
+        if (!x->stored || (h = loop_xfer_handle(&x->x)) == NULL) continue;
+        vol_setup_simple(h, x->url, "DELETE");
+        x->x.done = undo_done;
+        x->x.stall_ms = 0;
+        if (loop_xfer_start(&x->x) != MKV_OK) continue;
+        x->running = 1;
+        r->nrunning++;
+        r->r.busy++;
+    }
+    if (r->nrunning > 0) return;
+    if (r->started && store_delete(r->key, r->keylen, err) < 0)
+        log_msg("PUT %s: %s", r->r.url, err);
+    finished(r, r->status);
+}
+
+/* committed -- bio_sync's answer for the live record. */
+static void committed(void *arg, int ok) {
+    struct put_req *r = arg;
+    if (ok == MKV_OK) {
+        finished(r, 201);
+    } else {
+        r->status = 500;
+        undo(r);
+    }
+    req_release(&r->r);
+}
+
+/* maybe_end -- once every transfer is over and the body is in (or the
+ * PUT failed): commit, or undo. */
+static void maybe_end(struct put_req *r) {
+    char err[MKV_ERRLEN];
+
+    if (r->ending || r->nrunning > 0 || (!r->body_done && r->status == 0)) return;
+    r->ending = 1;
+    if (r->status == 0 && !r->started) r->status = 500; /* cannot happen */
+    if (r->status == 0) {
         r->rec.deleted = 0;
         if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {
-            log_msg("PUT %s: %s", r->url, err);
-            status = 500;
+            log_msg("PUT %s: %s", r->r.url, err);
+            r->status = 500;
+        } else {
+            r->r.busy++;
+            if (bio_sync(committed, r) != MKV_OK) committed(r, MKV_ERR);
+            return;
         }
     }
-    if (status != 201) {
-        /* Undo: no copy and no record may outlive a failed write. */
-        for (i = 0; i < r->nreplicas; i++) {
-            struct replica *x = &r->rep[i];
-            if (x->vr != VOL_OK || (x->status != 201 && x->status != 204)) continue;
-            if (vol_delete(r->targets[i], &vs, err) != VOL_OK ||
-                (vs != 204 && vs != 404 && vs != 200))
-                log_msg("PUT %s: cannot remove the copy on %s: %s", r->url,
-                        r->volumes[i], err);
-        }
-        if (store_delete(r->key, r->keylen, err) < 0)
-            log_msg("PUT %s: %s", r->url, err);
-    }
-    locks_release(r->key, r->keylen);
-    pending_complete(&r->p, status);
-    if (status != 201) stream_abort(&r->st); /* release a parked producer */
-    pending_unref(&r->p);
+    undo(r);
+}
+
+/* put_abort -- shutdown: stop; what was written is undone. */
+static void put_abort(struct req *rq) {
+    struct put_req *r = (struct put_req *)rq;
+    if (r->ending) return;
+    fail(r, 503);
+    maybe_end(r);
 }
 
 /* Every Content-Length header must say the same (RFC 9112 6.3). */
@@ -203,7 +331,13 @@ static int64_t body_size(struct MHD_Connection *c) {
     return v;
 }
 
-/* put_begin -- first call: check the request and start the transfer. */
+/* max_size_over -- n bytes are more than --max-size allows. */
+static int max_size_over(int64_t n) {
+    return http_cfg->max_size > 0 && n > http_cfg->max_size;
+}
+
+/* put_begin -- first call: check the request and prepare it. Nothing is
+ * written anywhere until the body begins to arrive. */
 static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
                                  void **con_cls) {
     const char *m = MHD_HTTP_METHOD_PUT;
@@ -213,7 +347,7 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
     enum MHD_Result ret;
     size_t keylen;
     int64_t size;
-    int held, i;
+    int held;
 
     if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
     size = body_size(c);
@@ -223,7 +357,7 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
                 "or Transfer-Encoding", url);
         return http_respond(c, m, url, 400);
     }
-    if (http_cfg->max_size > 0 && size > http_cfg->max_size) {
+    if (max_size_over(size)) {
         log_msg("PUT %s: refused: %lld bytes is over --max-size", url, (long long)size);
         return http_respond(c, m, url, 413);
     }
@@ -243,17 +377,17 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
 
     r = calloc(1, sizeof(*r));
     if (r == NULL ||
-        stream_init(&r->st, size > 0 && size < PUT_RING ? (size_t)size : PUT_RING,
-                    http_cfg->replicas, put_park, put_wake, r) != MKV_OK) {
-        free(r);
+        ring_init(&r->ring, size > 0 && size < PUT_RING ? (size_t)size : PUT_RING,
+                  http_cfg->replicas) != MKV_OK ||
+        (http_cfg->md5sum && ((r->md5 = EVP_MD_CTX_new()) == NULL ||
+                              !EVP_DigestInit_ex(r->md5, EVP_md5(), NULL))) ||
+        req_init(&r->r, REQ_PUT, c, "PUT", url, put_abort, put_destroy) != MKV_OK) {
+        if (r) put_destroy(&r->r);
         locks_release(key, keylen);
         return http_respond(c, m, url, 503);
     }
-    pending_init(&r->p, REQ_PUT, c, m, put_destroy);
-    r->p.abort = put_abort;
-    *con_cls = r; /* from here MHD's completion callback frees r */
+    *con_cls = r; /* from here MHD's completion callback lets go of r */
     r->size = size;
-    r->url = url;
     r->keylen = keylen;
     memcpy(r->key, key, keylen);
     r->nreplicas = http_cfg->replicas;
@@ -261,50 +395,44 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
                        http_cfg->subvolumes, key, keylen, r->volumes);
     placement_path(key, keylen, path);
     r->rec.nvolumes = r->nreplicas;
-    for (i = 0; i < r->nreplicas; i++) {
+    for (int i = 0; i < r->nreplicas; i++) {
         r->rec.volumes[i] = r->volumes[i];
-        vol_url(r->targets[i], r->volumes[i], path);
-    }
-    if (http_cfg->md5sum) {
-        r->md5 = EVP_MD_CTX_new();
-        if (r->md5 == NULL || !EVP_DigestInit_ex(r->md5, EVP_md5(), NULL)) goto fail;
-    }
-    /* The pending record, before any volume is touched. */
-    r->rec.deleted = 1;
-    if (store_put(key, keylen, &r->rec, err) != MKV_OK) {
-        log_msg("PUT %s: %s", url, err);
-        goto fail;
-    }
-    if (workers_submit(put_job, r) != MKV_OK) {
-        store_delete(key, keylen, err);
-        goto fail;
+        r->rep[i].r = r;
+        vol_url(r->rep[i].url, r->volumes[i], path);
     }
     return MHD_YES;
-fail:
-    locks_release(key, keylen);
-    pending_unref(&r->p); /* the job's reference; MHD drops the other */
-    return http_respond(c, m, url, 503);
 }
 
-/* put_body -- take a piece of the body: hash what the ring accepted. */
+/* put_body -- take a piece of the body: what the ring accepts is hashed
+ * and sent on; the rest waits in MHD until the replicas catch up. */
 static void put_body(struct put_req *r, const char *data, size_t *size) {
-    size_t took = stream_offer(&r->st, data, *size);
+    size_t took = ring_write(&r->ring, data, *size);
+
     if (r->md5) EVP_DigestUpdate(r->md5, data, took);
     r->received += (int64_t)took;
-    http_bytes_in(r->p.conn, took);
+    http_bytes_in(r->r.conn, took);
     *size -= took;
+    if (!r->started && (ring_room(&r->ring) == 0 || r->received >= PUT_START)) start(r);
+    if (r->started) unpause(r);
+    if (*size > 0 && r->status == 0) {
+        r->client_waiting = 1;
+        req_suspend(&r->r);
+    }
 }
 
-/* put_finish -- the whole body is in: seal the hash, tell the readers. */
+/* put_finish -- the whole body is in: seal the hash, let the replicas
+ * read to the end. */
 static void put_finish(struct put_req *r) {
     unsigned char d[16];
     unsigned int n = 16;
 
-    r->finished = 1;
+    r->body_done = 1;
+    if (r->status != 0) return;
     if (r->md5 && EVP_DigestFinal_ex(r->md5, d, &n)) {
         for (int i = 0; i < 16; i++) snprintf(r->rec.hash + 2 * i, 3, "%02x", d[i]);
     }
-    stream_finish(&r->st);
+    if (!r->started) start(r);
+    if (r->started) unpause(r);
 }
 
 enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
@@ -314,18 +442,17 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
 
     if (r == NULL) return put_begin(c, url, con_cls);
     if (*upload_data_size > 0) {
-        if (!r->refused && http_cfg->max_size > 0 &&
-            r->received + (int64_t)*upload_data_size > http_cfg->max_size) {
-            log_msg("PUT %s: refused: body over --max-size", url);
-            r->refused = 413;
-            stream_abort(&r->st); /* the job undoes what it wrote */
+        if (r->status == 0 && max_size_over(r->received + (int64_t)*upload_data_size)) {
+            log_msg("PUT %s: refused: body over --max-size", r->r.url);
+            fail(r, 413);
+            maybe_end(r);
         }
-        if (r->refused || (pending_is_done(&r->p) && r->p.status != 201)) {
+        if (r->status != 0 || r->r.done) {
             /* The PUT has failed: drop the rest, answer at the end. */
             r->discarded += (int64_t)*upload_data_size;
             *upload_data_size = 0;
             if (r->discarded > PUT_DISCARD_MAX) {
-                log_msg("PUT %s: closing: too much body after a failure", url);
+                log_msg("PUT %s: closing: too much body after a failure", r->r.url);
                 return MHD_NO;
             }
             return MHD_YES;
@@ -333,15 +460,24 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
         put_body(r, upload_data, upload_data_size);
         return MHD_YES;
     }
-    if (!r->finished) put_finish(r);
-    if (!pending_wait(&r->p)) return MHD_YES; /* suspended until done */
-    return http_respond(c, r->p.method, url, r->refused ? r->refused : r->p.status);
+    if (!r->body_done) {
+        put_finish(r);
+        maybe_end(r);
+    }
+    if (!r->r.done) {
+        req_suspend(&r->r);
+        return MHD_YES;
+    }
+    return http_respond(c, r->r.method, url, r->r.status);
 }
 
 void put_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
     struct put_req *r = con_cls;
     (void)toe;
     /* A client gone mid-body: no volume may keep a short value. */
-    if (!r->finished) stream_abort(&r->st);
-    pending_closed(&r->p);
+    if (!r->body_done && !r->ending) {
+        fail(r, 400);
+        maybe_end(r);
+    }
+    req_closed(&r->r);
 }

@@ -51,8 +51,6 @@ static int collect(const char *key, size_t keylen, void *arg) {
     return 0;
 }
 
-static void no_park(void *arg) { (void)arg; }
-
 struct fetch {
     const char *url;
     struct stream *s;
@@ -76,7 +74,7 @@ static int copy_value(const char *src, const char *dst, char *err) {
     enum vol_result vr;
     long st;
 
-    if (stream_init(&s, REBALANCE_RING, 1, no_park, no_park, NULL) != MKV_OK) {
+    if (stream_init(&s, REBALANCE_RING, 1) != MKV_OK) {
         mkv_seterr(err, "out of memory");
         return MKV_ERR;
     }

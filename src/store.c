@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gdbm.h>
 
@@ -14,6 +15,7 @@
 
 static GDBM_FILE store_db;
 static int store_sync;
+static int store_fd = -1;         /* the file's, for store_fsync */
 static pthread_mutex_t store_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t store_ks_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct keyset store_live, store_unlinked;
@@ -138,6 +140,7 @@ int store_open(const char *path, enum store_mode mode, int sync, char *err) {
         return MKV_ERR;
     }
     store_sync = sync;
+    store_fd = gdbm_fdesc(store_db);
     if (mode == STORE_SERVE) {
         gdbm_count_t n;
         if (gdbm_count(store_db, &n) != 0) {
@@ -259,6 +262,14 @@ void store_list(int unlinked, const char *prefix, size_t plen,
     keyset_each(unlinked ? &store_unlinked : &store_live, prefix, plen, start,
                 slen, fn, arg);
     pthread_rwlock_unlock(&store_ks_lock);
+}
+
+int store_fsync(char *err) {
+    if (fsync(store_fd) != 0) {
+        mkv_seterr(err, "index fsync: %s", strerror(errno));
+        return MKV_ERR;
+    }
+    return MKV_OK;
 }
 
 size_t store_count(void) {

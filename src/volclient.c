@@ -1,34 +1,24 @@
-/* volclient.c -- libcurl transfers to volumes, one handle per thread. */
+/* volclient.c -- libcurl set-up for volume requests, and the blocking
+ * calls of the offline commands (one handle per thread, nothing shared). */
 #include <assert.h>
-#include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "volclient.h"
 
-static CURLSH *vol_share;
-static pthread_mutex_t vol_share_mu[CURL_LOCK_DATA_LAST];
 static struct curl_slist *vol_put_headers; /* read-only after vol_init */
-static long vol_connect_ms, vol_total_ms, vol_stall_ms;
+static long vol_connect_ms, vol_total_ms, vol_stall;
 static __thread CURL *vol_handle;
-
-static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u) {
-    (void)h; (void)a; (void)u;
-    pthread_mutex_lock(&vol_share_mu[d]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data d, void *u) {
-    (void)h; (void)u;
-    pthread_mutex_unlock(&vol_share_mu[d]);
-}
 
 unsigned vol_http_status(enum vol_result vr) {
     switch (vr) {
     case VOL_DOWN: return 503;
+    case VOL_NOFD: return 503;
     case VOL_TIMEOUT: return 504;
     case VOL_ABORTED: return 400;
     default: return 502;
@@ -46,17 +36,6 @@ int vol_init(long connect_ms, long total_ms, long stall_ms, char *err) {
         mkv_seterr(err, "curl_global_init failed");
         return MKV_ERR;
     }
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&vol_share_mu[i], NULL);
-    vol_share = curl_share_init();
-    if (vol_share == NULL ||
-        curl_share_setopt(vol_share, CURLSHOPT_LOCKFUNC, share_lock) ||
-        curl_share_setopt(vol_share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
-        curl_share_setopt(vol_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
-        curl_share_setopt(vol_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)) {
-        mkv_seterr(err, "cannot set up libcurl's shared connection cache");
-        return MKV_ERR;
-    }
     /* No "Expect: 100-continue": nginx accepts the body at once, and the
      * wait would cost a round trip (or a second) per upload. */
     vol_put_headers = curl_slist_append(NULL, "Expect:");
@@ -66,17 +45,17 @@ int vol_init(long connect_ms, long total_ms, long stall_ms, char *err) {
     }
     vol_connect_ms = connect_ms;
     vol_total_ms = total_ms;
-    vol_stall_ms = stall_ms;
+    vol_stall = stall_ms;
     return MKV_OK;
 }
 
 void vol_cleanup(void) {
     curl_slist_free_all(vol_put_headers);
     vol_put_headers = NULL;
-    if (vol_share) curl_share_cleanup(vol_share);
-    vol_share = NULL;
     curl_global_cleanup();
 }
+
+long vol_stall_ms(void) { return vol_stall; }
 
 void vol_thread_done(void) {
     if (vol_handle) curl_easy_cleanup(vol_handle);
@@ -88,31 +67,66 @@ static size_t discard(char *p, size_t sz, size_t n, void *u) {
     return sz * n;
 }
 
-/* handle -- this thread's easy handle, reset to our defaults. */
-static CURL *handle(void) {
-    if (vol_handle == NULL) {
-        vol_handle = curl_easy_init();
-        if (vol_handle == NULL) return NULL;
-    } else {
-        curl_easy_reset(vol_handle);
-    }
-    curl_easy_setopt(vol_handle, CURLOPT_SHARE, vol_share);
-    curl_easy_setopt(vol_handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(vol_handle, CURLOPT_CONNECTTIMEOUT_MS, vol_connect_ms);
-    curl_easy_setopt(vol_handle, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(vol_handle, CURLOPT_PROTOCOLS_STR, "http");
-    curl_easy_setopt(vol_handle, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(vol_handle, CURLOPT_PROXY, ""); /* never $http_proxy */
-    return vol_handle;
+curl_socket_t vol_socket(struct curl_sockaddr *a, int *nofd) {
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) *nofd = 1;
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-static enum vol_result perform(CURL *h, long *status, char *err) {
-    CURLcode rc = curl_easy_perform(h);
+static curl_socket_t open_socket(void *u, curlsocktype purpose,
+                                 struct curl_sockaddr *a) {
+    (void)purpose;
+    return vol_socket(a, u);
+}
 
+/* setup -- our defaults on h, for url. */
+static void setup(CURL *h, const char *url) {
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, vol_connect_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never $http_proxy */
+}
+
+/* watch_fds -- a blocking call's sockets: *nofd set when out of them. */
+static void watch_fds(CURL *h, int *nofd) {
+    *nofd = 0;
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, nofd);
+}
+
+void vol_setup_simple(CURL *h, const char *url, const char *method) {
+    setup(h, url);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    else
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, vol_total_ms);
+}
+
+void vol_setup_put(CURL *h, const char *url, int64_t size,
+                   curl_read_callback fn, void *arg) {
+    setup(h, url);
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, fn);
+    curl_easy_setopt(h, CURLOPT_READDATA, arg);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, vol_put_headers);
+    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+}
+
+enum vol_result vol_result_of(CURLcode rc, int nofd, long code, long *status,
+                              char *err) {
     *status = 0;
+    if (nofd) {
+        mkv_seterr(err, "out of file descriptors");
+        return VOL_NOFD;
+    }
     switch (rc) {
     case CURLE_OK:
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+        *status = code;
         return VOL_OK;
     case CURLE_ABORTED_BY_CALLBACK:
         mkv_seterr(err, "upload ended early");
@@ -128,6 +142,21 @@ static enum vol_result perform(CURL *h, long *status, char *err) {
         mkv_seterr(err, "%s", curl_easy_strerror(rc));
         return VOL_FAILED;
     }
+}
+
+/* handle -- this thread's easy handle, reset. */
+static CURL *handle(void) {
+    if (vol_handle == NULL) return vol_handle = curl_easy_init();
+    curl_easy_reset(vol_handle);
+    return vol_handle;
+}
+
+/* perform -- run h here and now. */
+static enum vol_result perform(CURL *h, const int *nofd, long *status, char *err) {
+    CURLcode rc = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    return vol_result_of(rc, *nofd, code, status, err);
 }
 
 /* A body's stall clock: the volume has stalled when no byte has moved
@@ -151,7 +180,7 @@ static int check_stall(void *u, curl_off_t dltotal, curl_off_t dlnow,
     if (dlnow + ulnow != x->moved) {
         x->moved = dlnow + ulnow;
         x->last_ms = t;
-    } else if (t - x->last_ms > (double)vol_stall_ms) {
+    } else if (t - x->last_ms > (double)vol_stall) {
         x->stalled = 1;
         return 1; /* abort the transfer */
     }
@@ -170,7 +199,7 @@ static void watch_stalls(CURL *h, struct xfer *x) {
 /* stalled -- map an abort by check_stall to a timeout. */
 static enum vol_result stalled(const struct xfer *x, enum vol_result vr, char *err) {
     if (x->stalled) {
-        mkv_seterr(err, "the volume moved no byte for %ld ms", vol_stall_ms);
+        mkv_seterr(err, "the volume moved no byte for %ld ms", vol_stall);
         return VOL_TIMEOUT;
     }
     return vr;
@@ -179,48 +208,44 @@ static enum vol_result stalled(const struct xfer *x, enum vol_result vr, char *e
 static size_t read_body(char *out, size_t sz, size_t n, void *u) {
     struct xfer *x = u;
     ssize_t got = stream_read(x->s, x->i, out, sz * n);
-    x->last_ms = mkv_now_ms(); /* waiting for the client is not a stall */
+    x->last_ms = mkv_now_ms(); /* waiting for the source is not a stall */
     return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
 }
+
+/* A handle for the blocking calls, or VOL_FAILED. */
+#define HANDLE_OR_FAIL(h, err)                                  \
+    do {                                                        \
+        if ((h) == NULL) {                                      \
+            mkv_seterr(err, "curl_easy_init failed");           \
+            return VOL_FAILED;                                  \
+        }                                                       \
+    } while (0)
 
 enum vol_result vol_put(const char *url, struct stream *s, int i,
                         int64_t size, long *status, char *err) {
     struct xfer x = {s, i, 0, 0, 0};
     CURL *h = handle();
+    int nofd;
 
-    if (h == NULL) {
-        mkv_seterr(err, "curl_easy_init failed");
-        return VOL_FAILED;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
-    curl_easy_setopt(h, CURLOPT_READDATA, &x);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, vol_put_headers);
-    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+    HANDLE_OR_FAIL(h, err);
+    vol_setup_put(h, url, size, read_body, &x);
+    watch_fds(h, &nofd);
     /* A body has no total deadline; a volume that moves no byte for the
-     * stall timeout is dead. A slow client is the HTTP front's to time out. */
+     * stall timeout is dead. */
     watch_stalls(h, &x);
-    return stalled(&x, perform(h, status, err), err);
+    return stalled(&x, perform(h, &nofd, status, err), err);
 }
 
 /* simple -- a bodiless request with the total timeout. */
 static enum vol_result simple(const char *url, const char *method,
                               long *status, char *err) {
     CURL *h = handle();
+    int nofd;
 
-    if (h == NULL) {
-        mkv_seterr(err, "curl_easy_init failed");
-        return VOL_FAILED;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    else
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, vol_total_ms);
-    return perform(h, status, err);
+    HANDLE_OR_FAIL(h, err);
+    vol_setup_simple(h, url, method);
+    watch_fds(h, &nofd);
+    return perform(h, &nofd, status, err);
 }
 
 enum vol_result vol_delete(const char *url, long *status, char *err) {
@@ -255,17 +280,16 @@ enum vol_result vol_get_buf(const char *url, size_t max, char **out,
     struct membuf m = {NULL, 0, max};
     enum vol_result vr;
     CURL *h = handle();
+    int nofd;
 
     *out = NULL;
-    if (h == NULL) {
-        mkv_seterr(err, "curl_easy_init failed");
-        return VOL_FAILED;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    HANDLE_OR_FAIL(h, err);
+    setup(h, url);
+    watch_fds(h, &nofd);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_membuf);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, vol_total_ms);
-    vr = perform(h, status, err);
+    vr = perform(h, &nofd, status, err);
     if (vr != VOL_OK) {
         free(m.p);
         return vr;
@@ -282,16 +306,15 @@ static enum vol_result get_body(const char *url, curl_write_callback fn,
                                 void *arg, long *status, char *err) {
     struct xfer x = {NULL, 0, 0, 0, 0};
     CURL *h = handle();
+    int nofd;
 
-    if (h == NULL) {
-        mkv_seterr(err, "curl_easy_init failed");
-        return VOL_FAILED;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    HANDLE_OR_FAIL(h, err);
+    setup(h, url);
+    watch_fds(h, &nofd);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fn);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, arg);
     watch_stalls(h, &x);
-    return stalled(&x, perform(h, status, err), err);
+    return stalled(&x, perform(h, &nofd, status, err), err);
 }
 
 static size_t to_stream(char *p, size_t sz, size_t n, void *u) {

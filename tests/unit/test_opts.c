@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -59,8 +60,10 @@ static void with_only_a_volume_every_setting_has_its_default(void **state) {
     assert_int_equal(o.port, 3000);
     assert_string_equal(o.index, "/tmp/indexdb");
     assert_int_equal(o.verbose, 0);
-    assert_int_equal(o.threads, 2);
-    assert_int_equal(o.workers, 1024);
+    assert_int_equal(o.threads, (int)sysconf(_SC_NPROCESSORS_ONLN));
+    assert_int_equal(o.workers_given, 0);
+    assert_int_equal(o.max_connections, 16384);
+    assert_int_equal(o.client_timeout_s, 30);
     assert_int_equal(o.connect_timeout_ms, 1000);
     assert_int_equal(o.voltimeout_ms, 1000);
     assert_int_equal(o.stall_timeout_ms, 5000);
@@ -147,11 +150,14 @@ static void v_turns_on_request_logging(void **state) {
 static void threads_workers_and_timeouts_are_set(void **state) {
     (void)state;
     assert_int_equal(parse(ARGV("mkv-index", "--threads", "4", "--workers=128",
-                                "--connect-timeout", "250",
+                                "--connect-timeout", "250", "--max-connections=20000",
+                                "--client-timeout", "5",
                                 "--voltimeout=30000", "localhost:3001")),
                      MKV_OK);
     assert_int_equal(o.threads, 4);
-    assert_int_equal(o.workers, 128);
+    assert_int_equal(o.workers_given, 1); /* obsolete: accepted, ignored */
+    assert_int_equal(o.max_connections, 20000);
+    assert_int_equal(o.client_timeout_s, 5);
     assert_int_equal(o.connect_timeout_ms, 250);
     assert_int_equal(o.voltimeout_ms, 30000);
 }
@@ -160,6 +166,8 @@ static void zero_threads_workers_or_timeouts_are_rejected(void **state) {
     (void)state;
     assert_rejected(ARGV("mkv-index", "--threads", "0", "localhost:3001"));
     assert_rejected(ARGV("mkv-index", "--workers", "0", "localhost:3001"));
+    assert_rejected(ARGV("mkv-index", "--max-connections", "0", "localhost:3001"));
+    assert_rejected(ARGV("mkv-index", "--client-timeout", "0", "localhost:3001"));
     assert_rejected(ARGV("mkv-index", "--connect-timeout", "0", "localhost:3001"));
     assert_rejected(ARGV("mkv-index", "--voltimeout", "0", "localhost:3001"));
     assert_rejected(ARGV("mkv-index", "--threads", "many", "localhost:3001"));

@@ -1,0 +1,77 @@
+/* loop.h -- mkv-index's event loops: one per thread, nothing shared.
+ *
+ * Each loop owns an epoll set holding its libmicrohttpd daemon (external
+ * epoll mode: the daemon's own epoll fd sits in ours), its libcurl multi
+ * handle's sockets and an eventfd. A request is accepted, served and
+ * answered on one loop, and every volume transfer it starts runs on that
+ * loop's multi handle, which keeps that loop's connections to the volumes
+ * alive. The only way in from another thread is loop_post.
+ *
+ * The daemons share one listening socket (the kernel gives each accepted
+ * connection to one of them). */
+#ifndef MKV_LOOP_H
+#define MKV_LOOP_H
+
+#include <curl/curl.h>
+
+#include "mkv.h"
+
+struct loop;
+
+/* A volume transfer on a loop. The owner fills done and, to have the
+ * transfer timed out when the volume moves no byte for that long,
+ * stall_ms; it keeps the struct alive until done is called or it
+ * cancels. done is called on the loop when the transfer ends, with
+ * libcurl's result and the HTTP status (0 if none), after the handle
+ * went back to the pool: done may free x, or start it again. A transfer
+ * ended by its stall clock has stalled set and rc CURLE_OPERATION_TIMEDOUT. */
+struct loop_xfer {
+    CURL *h;                      /* set by loop_xfer_handle */
+    void (*done)(struct loop_xfer *x, CURLcode rc, long status);
+    long stall_ms;                /* 0: no stall clock */
+    double last_ms;               /* when a byte last moved */
+    int idle;                     /* waiting for our own source: not a stall */
+    int stalled;                  /* ended by the stall clock */
+    int nofd;                     /* volclient: no descriptor for a socket */
+    int running;                  /* in the multi handle */
+    struct loop *loop;
+    struct loop_xfer *prev, *next; /* the loop's running transfers */
+};
+
+/* loops_start -- start n loop threads serving listen_fd (listening,
+ * non-blocking), each with a daemon of at most conn_limit connections
+ * and idle_timeout_s seconds before an idle or stalled client is closed.
+ * MKV_ERR with err set if any loop cannot start (the others are stopped). */
+int loops_start(int n, int listen_fd, unsigned conn_limit,
+                unsigned idle_timeout_s, char *err);
+
+/* loops_stop -- main thread: every loop stops accepting, gives requests
+ * under way up to grace_ms, answers the rest 503, then ends; joins them. */
+void loops_stop(long grace_ms);
+
+/* loop_current -- the calling thread's loop (NULL off the loops). */
+struct loop *loop_current(void);
+
+/* loop_stopping -- non-zero once the current loop was asked to stop. */
+int loop_stopping(void);
+
+/* loop_xfer_handle -- an easy handle for x from the current loop's pool,
+ * reset to libcurl's defaults, in x->h; NULL when out of memory. */
+CURL *loop_xfer_handle(struct loop_xfer *x);
+
+/* loop_xfer_start -- run x (whose handle is set up) on the current loop.
+ * MKV_ERR if it cannot be added; the handle is then released. */
+int loop_xfer_start(struct loop_xfer *x);
+
+/* loop_xfer_cancel -- stop x if running and release its handle; done is
+ * not called. Safe on a transfer that never started or has ended. */
+void loop_xfer_cancel(struct loop_xfer *x);
+
+/* loop_xfer_moved -- a byte of x moved: restart its stall clock. */
+void loop_xfer_moved(struct loop_xfer *x);
+
+/* loop_post -- any thread: run fn(arg) on loop l soon. MKV_ERR when out
+ * of memory. */
+int loop_post(struct loop *l, void (*fn)(void *), void *arg);
+
+#endif
