@@ -36,11 +36,14 @@ int supervise_init(char *err);
  * doubling to SUPERVISE_BACKOFF_MAX_MS, reset after SUPERVISE_STABLE_MS of
  * running). A stop sends SIGQUIT, then SIGTERM after SUPERVISE_GRACE_MS,
  * then SIGKILL to the group after SUPERVISE_TERM_MS, and reaps everything.
+ * Before every start the files in temp_dir (nginx's upload temp
+ * directory; NULL for none) are removed: each is an upload that a crash
+ * cut short.
  *
  * Returns MKV_OK after such a stop, and MKV_ERR when nginx could not be
  * started at all or its first run ended within SUPERVISE_STARTUP_MS (a
  * configuration or startup error: nginx has already said why on stderr).
  * Either way no child is left behind. Requires supervise_init(). */
-int supervise_run(char *const argv[], char *err);
+int supervise_run(char *const argv[], const char *temp_dir, char *err);
 
 #endif

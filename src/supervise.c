@@ -1,5 +1,6 @@
 /* supervise.c -- run nginx as a child, restart it when it dies, stop it on a signal. */
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,7 @@ static int supervise_ready = 0;
  * the last master started, equal to its pid. */
 struct sup {
     char *const *argv;
+    const char *temp_dir;         /* emptied before each start, or NULL */
     pid_t master;
     pid_t pgid;
     long long started_ms;
@@ -84,12 +86,34 @@ static const char *signame(int sig) {
     }
 }
 
+/* clear_one -- nftw's visitor for clear_temp: remove what it is given,
+ * the directory itself (depth 0) excepted. */
+static int clear_one(const char *path, const struct stat *st, int type, struct FTW *f) {
+    (void)st;
+    if (f->level == 0) return 0;
+    if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT)
+        log_msg("cannot remove %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* clear_temp -- empty nginx's upload temp directory before nginx starts:
+ * anything there is an upload cut short by a crash, since nginx moves a
+ * finished upload into place and removes an abandoned one itself. */
+static void clear_temp(const char *dir) {
+    if (dir != NULL && nftw(dir, clear_one, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+        errno != ENOENT)
+        log_msg("cannot clear %s: %s", dir, strerror(errno));
+}
+
 /* start -- fork and exec nginx in a process group of its own. The child
  * gets a clean signal state and SIGTERM should the launcher die (so a
  * kill -9 of the launcher does not leave nginx holding the port). */
 static int start(struct sup *s, char *err) {
     pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid;
+
+    clear_temp(s->temp_dir); /* no nginx of ours runs now */
+    pid = fork();
 
     if (pid < 0) {
         mkv_seterr(err, "fork: %s", strerror(errno));
@@ -261,7 +285,7 @@ static int master_exited(struct sup *s, char *err) {
     return MKV_OK;
 }
 
-int supervise_run(char *const argv[], char *err) {
+int supervise_run(char *const argv[], const char *temp_dir, char *err) {
     struct sup s;
 
     if (!supervise_ready) {
@@ -270,6 +294,7 @@ int supervise_run(char *const argv[], char *err) {
     }
     memset(&s, 0, sizeof(s));
     s.argv = argv;
+    s.temp_dir = temp_dir;
     s.backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
     if (start(&s, err) != MKV_OK) return MKV_ERR;
 

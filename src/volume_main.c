@@ -70,6 +70,7 @@ int main(int argc, char **argv) {
     char nginx[PATH_MAX];
     char conf[PATH_MAX];
     char prefix[PATH_MAX + 1];
+    char body_temp[PATH_MAX + 8];
     struct nginxconf_volume vol;
     struct nginxconf_build build;
     const char *tmpl;
@@ -119,13 +120,14 @@ int main(int argc, char **argv) {
     }
     free(owned_tmpl);
     snprintf(prefix, sizeof(prefix), "%s/", vol.state);
+    snprintf(body_temp, sizeof(body_temp), "%s/body", vol.state);
 
     {
         char *nargv[] = {nginx, "-e", "stderr", "-p", prefix, "-c", conf,
                          NULL};
         log_msg("serving %s on port %d with %s (config %s)", vol.root, port,
                 nginx, conf);
-        rc = supervise_run(nargv, err);
+        rc = supervise_run(nargv, body_temp, err);
     }
     if (unlink(conf) != 0)
         log_msg("cannot remove %s: %s", conf, strerror(errno));

@@ -111,6 +111,15 @@ check "the config serves the resolved PATH" grep -q "root \"$(cd "$VOL" && pwd -
 # start counts as a startup error, so make sure nginx has run that long.
 sleep 1
 M1=$(master_of "$LPID")
+# An upload under way when nginx dies leaves its temp file behind.
+head -c 20000000 /dev/zero >"$T/upload"
+curl -s -o /dev/null --limit-rate 2M -T "$T/upload" "$URL/ab/cd/dXBsb2Fk" &
+UPLOADER=$!
+for _ in $(seq 50); do
+    [ -n "$(ls -A "$VOL/.nginx/body" 2>/dev/null)" ] && break
+    sleep 0.1
+done
+check "an upload under way has a temp file in .nginx/body" test -n "$(ls -A "$VOL/.nginx/body" 2>/dev/null)"
 if [ -n "$M1" ]; then
     kill -KILL "$M1"
     start=$(date +%s%N)
@@ -133,11 +142,15 @@ if [ -n "$M1" ]; then
         test -z "$(pgrep -g "$M1")"
     check "the launcher logged the restart" \
         grep -q 'nginx exited (signal 9); restart #1 in 100 ms' "$LOG"
+    check "the restarted nginx starts with no upload temp file left" \
+        test -z "$(ls -A "$VOL/.nginx/body" 2>/dev/null)"
 else
     notok "after kill -9 of the master a new nginx serves within 2 s" "no master found"
     notok "no process of the killed nginx group is left" "no master found"
     notok "the launcher logged the restart" "no master found"
 fi
+kill "$UPLOADER" 2>/dev/null
+wait "$UPLOADER" 2>/dev/null
 
 # A second launcher on the same port must fail fast with a clear message.
 start=$(date +%s%N)
