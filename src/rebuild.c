@@ -127,22 +127,24 @@ oom:
     pthread_mutex_unlock(&rb_mu);
 }
 
-/* Walking one volume's root: which kind of directory we are in. */
+/* A directory still to be read, on the walk's stack. */
+struct subdir {
+    struct subdir *next;
+    char path[];                  /* "ROOT/xx/yy/" + the name so far + "/" */
+};
+
+/* Walking one "ROOT/xx/yy/" of one volume. A '/' in a base64 name, or a
+ * long name split, makes directories; a key may nest over a thousand, so
+ * the walk keeps the directories still to read on a heap stack, not on
+ * the C stack. */
 struct walk {
     int vol;
     char root[8];
-    char dir[PLACEMENT_PATH_MAX + 8]; /* "ROOT/xx/yy/" + the name so far */
+    char dir[PLACEMENT_PATH_MAX + 8]; /* the directory being read */
     size_t base;                  /* where the name starts in dir */
     int xx, yy;
-    int depth;
+    struct subdir *todo;          /* directories found, not yet read */
 };
-
-static int walk_name(const char *name, size_t n, int is_dir, void *arg);
-
-static int walk_dir(struct walk *w) {
-    if (w->depth > 2 * PLACEMENT_B64_MAX) return MKV_ERR;
-    return list(w->vol, w->dir, walk_name, w);
-}
 
 static int walk_name(const char *name, size_t n, int is_dir, void *arg) {
     struct walk *w = arg;
@@ -151,30 +153,47 @@ static int walk_name(const char *name, size_t n, int is_dir, void *arg) {
     size_t keylen;
 
     if (!b64name_ok(name, n) || len + n + 2 >= sizeof(w->dir)) {
-        log_msg("rebuild: %s%s%s: not a name cmkv writes; skipped",
-                rb_opts->volumes[w->vol], w->dir, name);
+        log_msg("rebuild: %s%s%.*s: not a name cmkv writes; skipped",
+                rb_opts->volumes[w->vol], w->dir, (int)n, name);
         atomic_fetch_add(&rb_progress.errors, 1);
         return 0;
     }
-    memcpy(w->dir + len, name, n);
     if (is_dir) {
-        w->dir[len + n] = '/';
-        w->dir[len + n + 1] = '\0';
-        w->depth++;
-        if (walk_dir(w) != MKV_OK) atomic_store(&rb_incomplete, 1);
-        w->depth--;
-    } else {
-        w->dir[len + n] = '\0';
-        if (placement_unname(w->dir + w->base, len + n - w->base, w->xx, w->yy,
-                             key, &keylen, err) == MKV_OK) {
-            add_copy(w->vol, w->root, key, keylen);
-        } else {
-            log_msg("rebuild: %s%s: %s; skipped", rb_opts->volumes[w->vol], w->dir, err);
-            atomic_fetch_add(&rb_progress.errors, 1);
+        struct subdir *d = malloc(sizeof(*d) + len + n + 2);
+        if (d == NULL) {
+            atomic_store(&rb_incomplete, 1);
+            return 0;
         }
+        memcpy(d->path, w->dir, len);
+        memcpy(d->path + len, name, n);
+        memcpy(d->path + len + n, "/", 2);
+        d->next = w->todo;
+        w->todo = d;
+        return 0;
+    }
+    memcpy(w->dir + len, name, n);
+    w->dir[len + n] = '\0';
+    if (placement_unname(w->dir + w->base, len + n - w->base, w->xx, w->yy,
+                         key, &keylen, err) == MKV_OK) {
+        add_copy(w->vol, w->root, key, keylen);
+    } else {
+        log_msg("rebuild: %s%s: %s; skipped", rb_opts->volumes[w->vol], w->dir, err);
+        atomic_fetch_add(&rb_progress.errors, 1);
     }
     w->dir[len] = '\0';
     return 0;
+}
+
+/* walk_tree -- read w->dir and every directory below it. */
+static void walk_tree(struct walk *w) {
+    for (;;) {
+        struct subdir *d;
+        if (list(w->vol, w->dir, walk_name, w) != MKV_OK) atomic_store(&rb_incomplete, 1);
+        if ((d = w->todo) == NULL) return;
+        w->todo = d->next;
+        snprintf(w->dir, sizeof(w->dir), "%s", d->path); /* fits: checked on push */
+        free(d);
+    }
 }
 
 struct level {                    /* reading "ROOT/xx/" for its yy dirs */
@@ -192,8 +211,8 @@ static int yy_name(const char *name, size_t n, int is_dir, void *arg) {
     w.base = strlen(w.dir);
     w.xx = (int)strtol(l->xx, NULL, 16);
     w.yy = (int)strtol((char[3]){name[0], name[1], 0}, NULL, 16);
-    w.depth = 0;
-    if (walk_dir(&w) != MKV_OK) atomic_store(&rb_incomplete, 1);
+    w.todo = NULL;
+    walk_tree(&w);
     return 0;
 }
 

@@ -135,6 +135,11 @@ expect "a key whose base64 has '//' can be put" 201 "$(code -X PUT -d ff "$URL/%
 expect "and read back" ff "$(curl -s -L "$URL/%FF%FF%FF")"
 expect "a key that only differs in those slashes is another key" 201 "$(code -X PUT -d fe "$URL/%FF%FF%FE")"
 expect "and does not disturb the first" ff "$(curl -s -L "$URL/%FF%FF%FF")"
+# "/" and 1023 bytes 0xFF: a base64 name of nearly all '/', so its file
+# sits about 1366 directories deep (rebuild below must walk it).
+KFF="/$(printf '%%FF%.0s' $(seq 1023))"
+expect "a 1024-byte key of 0xFF bytes can be put" 201 "$(code -X PUT -d deep "$URL$KFF")"
+expect "and read back" deep "$(curl -s -L "$URL$KFF")"
 
 echo "# rebuild"
 curl -s -X DELETE "$URL/two" >/dev/null # keep only live keys for the comparison
