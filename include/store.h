@@ -20,14 +20,23 @@
 enum store_mode {
     STORE_SERVE,                  /* open or create; load the key sets in
                                      the background */
-    STORE_NEW,                    /* create empty (truncate), for rebuild */
-    STORE_CHECK                   /* open existing as writer, to see it is free */
+    STORE_NEW                     /* create empty (truncate), for rebuild */
 };
 
 /* store_open -- open path. With sync, every write is fsynced before it
  * returns. MKV_ERR (err set) when it cannot: locked by another process,
  * unreadable, not GDBM. */
 int store_open(const char *path, enum store_mode mode, int sync, char *err);
+
+/* store_lock -- hold GDBM's writer lock on path (created empty if
+ * missing) until store_unlock, through a handle of its own: for rebuild,
+ * which writes another file and renames it over path at the end, so no
+ * server can open path meanwhile. MKV_ERR (err set) when path is in use
+ * or cannot be opened. */
+int store_lock(const char *path, char *err);
+
+/* store_unlock -- let go of store_lock's file. */
+void store_unlock(void);
 
 /* store_close -- flush and close; safe to call when not open. */
 void store_close(void);

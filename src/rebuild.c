@@ -337,17 +337,17 @@ int rebuild_run(const struct opts *o) {
     int rc = 1;
 
     rb_opts = o;
-    /* Refuse while a server holds the index (GDBM's writer lock). */
-    if (store_open(o->index, STORE_CHECK, 0, err) == MKV_OK) {
-        store_close();
-    } else if (strstr(err, "in use") != NULL) {
-        log_msg("rebuild: %s; stop the server first", err);
+    /* GDBM's writer lock on the index, held to the end (the rename
+     * included): no server may start on it while it is being replaced. */
+    if (store_lock(o->index, err) != MKV_OK) {
+        log_msg("rebuild: %s%s", err, strstr(err, "in use") ? "; stop the server first" : "");
         return 1;
     }
     if (snprintf(tmp, sizeof(tmp), "%s.rebuild", o->index) >= (int)sizeof(tmp) ||
         vol_init(o->connect_timeout_ms, o->voltimeout_ms, o->stall_timeout_ms, err) != MKV_OK ||
         store_open(tmp, STORE_NEW, 0, err) != MKV_OK) {
         log_msg("rebuild: %s", err);
+        store_unlock();
         return 1;
     }
     progress_start(&rb_progress, "rebuild", 0);
@@ -371,6 +371,7 @@ int rebuild_run(const struct opts *o) {
         log_msg("rebuild: %zu keys written to %s", keys, o->index);
         rc = 0;
     }
+    store_unlock();
     for (size_t i = 0; i < rb_ncopies; i++) free(rb_copies[i].key);
     free(rb_copies);
     free(rb_tasks);

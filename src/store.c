@@ -126,8 +126,7 @@ static void *loader_main(void *unused) {
 }
 
 int store_open(const char *path, enum store_mode mode, int sync, char *err) {
-    int flags = mode == STORE_NEW ? GDBM_NEWDB : mode == STORE_CHECK ? GDBM_WRITER
-                                                                     : GDBM_WRCREAT;
+    int flags = mode == STORE_NEW ? GDBM_NEWDB : GDBM_WRCREAT;
     errno = 0;
     store_db = gdbm_open(path, 0, flags, 0644, NULL);
     if (store_db == NULL) {
@@ -159,6 +158,23 @@ int store_open(const char *path, enum store_mode mode, int sync, char *err) {
         store_loading = 1;
     }
     return MKV_OK;
+}
+
+static GDBM_FILE store_locked; /* store_lock's handle */
+
+int store_lock(const char *path, char *err) {
+    store_locked = gdbm_open(path, 0, GDBM_WRCREAT, 0644, NULL);
+    if (store_locked != NULL) return MKV_OK;
+    if (gdbm_errno == GDBM_CANT_BE_WRITER)
+        mkv_seterr(err, "index %s is in use by another process", path);
+    else
+        mkv_seterr(err, "cannot open index %s: %s", path, gdbm_strerror(gdbm_errno));
+    return MKV_ERR;
+}
+
+void store_unlock(void) {
+    if (store_locked != NULL) gdbm_close(store_locked);
+    store_locked = NULL;
 }
 
 void store_close(void) {

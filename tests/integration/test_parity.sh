@@ -167,6 +167,28 @@ else
     bad "rebuild reproduces the server's records exactly" "$(head -n 5 "$WORK/rb.diff")"
 fi
 
+echo "# rebuild holds the index for its whole run"
+# A volume that accepts and never answers keeps the rebuild busy.
+MUTE=$(free_port)
+$PY -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
+while True: held.append(s.accept()[0])' "$MUTE" &
+MUTE_PID=$!
+sleep 0.3
+cp "$WORK/r3.db" "$WORK/r3.before"
+"$BIN"/mkv-index rebuild --index "$WORK/r3.db" --voltimeout 3000 "localhost:${VP[1]}" "127.0.0.1:$MUTE" 2>"$WORK/rb2.err" &
+RB_PID=$!
+sleep 1
+timeout 10 "$BIN"/mkv-index --port "$(free_port)" --index "$WORK/r3.db" "localhost:${VP[1]}" 2>"$WORK/beside.err"
+rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then ok "a server started beside a rebuild refuses the index (exit $rc)"; else bad "a server started beside a rebuild refuses the index" "exit $rc"; fi
+if grep -q 'in use' "$WORK/beside.err"; then ok "and says it is in use"; else bad "and says it is in use" "$(head -n 3 "$WORK/beside.err")"; fi
+wait "$RB_PID"
+expect "the rebuild that could not read a volume exits 1" 1 "$?"
+if cmp -s "$WORK/r3.db" "$WORK/r3.before"; then ok "and leaves the index as it was"; else bad "and leaves the index as it was"; fi
+kill "$MUTE_PID"; wait "$MUTE_PID" 2>/dev/null
+
 echo "# rebalance: 5 volumes x 3 replicas -> 3 x 2 -> 5 x 3"
 # shellcheck disable=SC2086
 start_index "$WORK/r3.db" --replicas 3 $VOLS5 || exit 1
