@@ -30,6 +30,7 @@ struct loop_xfer {
     void (*done)(struct loop_xfer *x, CURLcode rc, long status);
     long stall_ms;                /* 0: no stall clock */
     double last_ms;               /* when a byte last moved */
+    curl_off_t moved;             /* bytes up and down at last_ms */
     int idle;                     /* waiting for our own source: not a stall */
     int stalled;                  /* ended by the stall clock */
     int nofd;                     /* volclient: no descriptor for a socket */
@@ -70,8 +71,16 @@ void loop_xfer_cancel(struct loop_xfer *x);
 /* loop_xfer_moved -- a byte of x moved: restart its stall clock. */
 void loop_xfer_moved(struct loop_xfer *x);
 
-/* loop_post -- any thread: run fn(arg) on loop l soon. MKV_ERR when out
- * of memory. */
-int loop_post(struct loop *l, void (*fn)(void *), void *arg);
+/* A piece of work another thread hands to a loop; the sender owns the
+ * struct (embedded in its own), so posting cannot fail. */
+struct loop_post {
+    struct loop_post *next;
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+/* loop_post -- any thread: run p->fn(p->arg) on loop l soon. p must stay
+ * alive until then; fn may free it. */
+void loop_post(struct loop *l, struct loop_post *p);
 
 #endif

@@ -1,8 +1,13 @@
 /* record.h -- the value stored in the index for each key.
  *
  * On disk (GDBM value, no trailing NUL), minikeyvalue's layout:
- *     ["DELETED"] ["HASH" 32 lowercase hex digits] VOLUME ["," VOLUME]...
+ *     ["DELETED" | "WRITING"] ["HASH" 32 lowercase hex digits] VOLUME ["," VOLUME]...
  * A pymkv record is one bare VOLUME, so pymkv index files are valid.
+ * States: no prefix, live; "DELETED", unlinked (soft-deleted: GET says
+ * 404, the files stay until a DELETE); "WRITING", a PUT in progress (or
+ * cut short by a crash): GET says 404, no listing shows it, a PUT or
+ * DELETE may replace it. Indexes from before "WRITING" existed marked
+ * writes in progress "DELETED" as well; those read as unlinked.
  * A VOLUME is 1..RECORD_VOLUME_MAX bytes of printable ASCII other than
  * space and ','. Every record read back from disk is checked against
  * this before use. */
@@ -18,7 +23,8 @@
 #define RECORD_MAX (7 + 4 + 32 + RECORD_MAX_VOLUMES * (RECORD_VOLUME_MAX + 1))
 
 struct record {
-    int deleted;                  /* "DELETED" prefix present */
+    int deleted;                  /* "DELETED": unlinked */
+    int writing;                  /* "WRITING": a PUT in progress */
     char hash[33];                /* md5 hex of the value, or "" */
     int nvolumes;                 /* 1..RECORD_MAX_VOLUMES */
     const char *volumes[RECORD_MAX_VOLUMES]; /* each points into buf */

@@ -25,14 +25,15 @@ struct req {
     int done;                     /* status is final */
     unsigned status;              /* the answer, once done */
     int busy;                     /* work under way for it */
-    void (*abort)(struct req *);  /* shutdown: stop the work now, or NULL */
+    int (*abort)(struct req *);   /* shutdown: stop the work now; 0 if it
+                                     cannot (it ends by itself); or NULL */
     void (*destroy)(struct req *); /* free the enclosing struct */
 };
 
 /* req_init -- a live req for conn, with a copy of url. MKV_ERR when out
  * of memory (nothing to undo). */
 int req_init(struct req *r, enum req_kind kind, struct MHD_Connection *conn,
-             const char *method, const char *url, void (*abort)(struct req *),
+             const char *method, const char *url, int (*abort)(struct req *),
              void (*destroy)(struct req *));
 
 /* req_suspend -- inside the access handler: stop MHD calling it until
@@ -55,8 +56,8 @@ void req_release(struct req *r);
 
 /* For the loop's shutdown: reqs not yet answered (with a connection),
  * reqs whose connection MHD has not finished, reqs suspended, reqs
- * alive; and req_abort_undone answers each undone req 503 and calls its
- * abort, returning how many. */
+ * alive; and req_abort_undone calls each undone req's abort and answers
+ * it 503 if it could be stopped, returning how many. */
 int req_count_undone(void);
 int req_count_open(void);
 int req_count_suspended(void);

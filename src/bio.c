@@ -8,6 +8,7 @@
 #include "store.h"
 
 struct bio_job {
+    struct loop_post post;        /* how the answer goes back */
     struct bio_job *next;
     struct loop *loop;            /* where fn runs */
     void (*fn)(void *arg, int ok);
@@ -46,10 +47,9 @@ static void *bio_main(void *unused) {
         while (batch) {
             struct bio_job *next = batch->next;
             batch->ok = ok;
-            if (loop_post(batch->loop, deliver, batch) != MKV_OK) {
-                log_msg("bio: out of memory: a synced write waits for nothing");
-                free(batch);
-            }
+            batch->post.fn = deliver;
+            batch->post.arg = batch;
+            loop_post(batch->loop, &batch->post);
             batch = next;
         }
         pthread_mutex_lock(&bio_mu);

@@ -51,10 +51,10 @@ static void settle(struct delete_req *r, unsigned status) {
     if (bio_sync(settled, r) != MKV_OK) settled(r, MKV_ERR);
 }
 
-/* all_tried -- every replica answered: drop the record, or keep in it
- * exactly the replicas not removed, so it never names a copy that is
- * gone. The answer is the first replica's failure, if any. */
-static void all_tried(struct delete_req *r) {
+/* keep_unremoved -- drop the record, or keep in it exactly the replicas
+ * not removed, so it never names a copy that is gone. Returns the answer:
+ * 204, the first replica's failure, or 500 if the index fails. */
+static unsigned keep_unremoved(struct delete_req *r) {
     char err[MKV_ERRLEN];
     struct record left = r->rec;
     unsigned status = 204;
@@ -74,8 +74,11 @@ static void all_tried(struct delete_req *r) {
                store_put(r->key, r->keylen, &left, err) != MKV_OK) {
         log_msg("DELETE %s: %s", r->r.url, err);
     }
-    settle(r, status);
+    return status;
 }
+
+/* all_tried -- every replica answered: settle the record. */
+static void all_tried(struct delete_req *r) { settle(r, keep_unremoved(r)); }
 
 static void rm_done(struct loop_xfer *x, CURLcode rc, long code) {
     struct replica_rm *m = MKV_CONTAINER(x, struct replica_rm, x);
@@ -103,18 +106,24 @@ static void rm_done(struct loop_xfer *x, CURLcode rc, long code) {
     req_release(&r->r);
 }
 
-/* delete_abort -- shutdown: stop the DELETEs under way; the record keeps
- * every replica (their outcome is unknown) and the answer is 503. */
-static void delete_abort(struct req *rq) {
+/* delete_abort -- shutdown: stop the DELETEs under way. The record keeps
+ * the replicas not confirmed removed (the outcome of those cut off is
+ * unknown), the answer is 503. Once the record is being settled there is
+ * nothing to stop. */
+static int delete_abort(struct req *rq) {
     struct delete_req *r = (struct delete_req *)rq;
     int cancelled = 0;
     for (int i = 0; i < r->rec.nvolumes; i++) {
         if (!r->rm[i].x.running) continue;
         loop_xfer_cancel(&r->rm[i].x);
         r->r.busy--; /* req_abort_undone holds r meanwhile */
+        r->rm[i].status = 503;
         cancelled = 1;
     }
-    if (cancelled) locks_release(r->key, r->keylen);
+    if (!cancelled) return 0;
+    keep_unremoved(r);
+    locks_release(r->key, r->keylen);
+    return 1;
 }
 
 /* begin_removal -- a DELETE per replica, all at once. */
@@ -155,8 +164,8 @@ static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *m,
     if (held <= 0) return http_respond(c, m, url, held == 0 ? 409 : 503);
     found = store_get(key, keylen, &rec, err);
     if (found < 0) log_msg("%s %s: %s", m, url, err);
-    if (found != 1 || (unlink && rec.deleted) ||
-        (!unlink && http_cfg->protect && !rec.deleted)) {
+    if (found != 1 || (unlink && (rec.deleted || rec.writing)) ||
+        (!unlink && http_cfg->protect && !rec.deleted && !rec.writing)) {
         locks_release(key, keylen);
         return http_respond(c, m, url, found < 0 ? 500 : found == 0 || unlink ? 404 : 403);
     }

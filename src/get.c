@@ -96,12 +96,13 @@ static enum MHD_Result absent(struct MHD_Connection *c, const char *method,
 static void probe_destroy(struct req *r) { free(r); }
 
 /* probe_abort -- shutdown: stop the HEAD under way. */
-static void probe_abort(struct req *rq) {
+static int probe_abort(struct req *rq) {
     struct probe_req *r = (struct probe_req *)rq;
     if (r->x.running) {
         loop_xfer_cancel(&r->x);
         r->r.busy--; /* req_abort_undone holds r meanwhile */
     }
+    return 1;
 }
 
 static void probe_done(struct loop_xfer *x, CURLcode rc, long code);
@@ -168,7 +169,7 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
         log_msg("%s %s: %s", method, url, err);
         return http_respond(c, method, url, 500);
     }
-    if (found == 0 || rec.deleted) return absent(c, method, url);
+    if (found == 0 || rec.deleted || rec.writing) return absent(c, method, url);
     placement_path(key, keylen, path);
     pick_order(rec.nvolumes, order);
     if (!http_cfg->probe) return redirect(c, method, url, &rec, order[0], path);

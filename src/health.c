@@ -49,13 +49,14 @@ static void check_done(struct loop_xfer *x, CURLcode rc, long code) {
 }
 
 /* health_abort -- shutdown: stop the HEADs still under way. */
-static void health_abort(struct req *rq) {
+static int health_abort(struct req *rq) {
     struct health_req *r = (struct health_req *)rq;
     for (int i = 0; i < http_cfg->nvolumes; i++) {
         if (!r->k[i].x.running) continue;
         loop_xfer_cancel(&r->k[i].x);
         r->r.busy--; /* req_abort_undone holds r meanwhile */
     }
+    return 1;
 }
 
 /* health_begin -- HEAD every volume at once, each bounded by the volume

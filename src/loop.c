@@ -20,8 +20,8 @@
 #define LOOP_EVENTS 64
 #define LOOP_POOL 64              /* idle easy handles kept per loop */
 #define LOOP_MAXCONNECTS 64L      /* cached volume connections per loop */
-#define LOOP_IDLE_MS 2000         /* without a transfer this long, ... */
-#define LOOP_IDLE_SOCKETS 8       /* ... keep at most this many connections */
+#define LOOP_IDLE_MS 2000         /* without a transfer this long, the
+                                     cached volume connections are closed */
 #define LOOP_SWEEP_MS 200         /* how often stall clocks are read */
 #define LOOP_HARD_MS 10000        /* after the grace: longest wait for the
                                      rest (503s sent, undo transfers) */
@@ -34,12 +34,6 @@
 
 enum loop_phase { RUNNING, DRAINING, ANSWERING, FINISHING };
 
-struct post {
-    struct post *next;
-    void (*fn)(void *);
-    void *arg;
-};
-
 struct loop {
     pthread_t tid;
     int ep, wake_fd, listen_fd;
@@ -48,7 +42,7 @@ struct loop {
     double curl_at;               /* libcurl's timer, ms; < 0 none */
     double sweep_at;              /* next stall sweep */
     double idle_since;            /* last time a transfer ran */
-    int nsockets;                 /* open volume connections */
+    int used;                     /* a transfer ran since the last trim */
     struct loop_xfer *xfers;      /* running transfers */
     CURL *pool[LOOP_POOL];
     int npool;
@@ -57,7 +51,7 @@ struct loop {
     long grace_ms;
     int refuse;                   /* no new transfers: the end */
     pthread_mutex_t posts_mu;     /* the only lock: loop_post's queue */
-    struct post *posts;
+    struct loop_post *posts;
     int stop_asked;               /* under posts_mu */
 };
 
@@ -75,22 +69,17 @@ static void wake(struct loop *l) {
         log_msg("loop: cannot wake a loop: %s", strerror(errno));
 }
 
-int loop_post(struct loop *l, void (*fn)(void *), void *arg) {
-    struct post *p = malloc(sizeof(*p));
-    if (p == NULL) return MKV_ERR;
-    p->fn = fn;
-    p->arg = arg;
+void loop_post(struct loop *l, struct loop_post *p) {
     pthread_mutex_lock(&l->posts_mu);
     p->next = l->posts;
     l->posts = p;
     pthread_mutex_unlock(&l->posts_mu);
     wake(l);
-    return MKV_OK;
 }
 
 /* run_posts -- what other threads sent, oldest first. */
 static void run_posts(struct loop *l) {
-    struct post *p, *rev = NULL;
+    struct loop_post *p, *rev = NULL;
     uint64_t n;
     int stop;
 
@@ -101,15 +90,14 @@ static void run_posts(struct loop *l) {
     stop = l->stop_asked;
     pthread_mutex_unlock(&l->posts_mu);
     while (p) { /* the queue is newest first */
-        struct post *next = p->next;
+        struct loop_post *next = p->next;
         p->next = rev;
         rev = p;
         p = next;
     }
     while ((p = rev) != NULL) {
         rev = p->next;
-        p->fn(p->arg);
-        free(p);
+        p->fn(p->arg); /* may free p */
     }
     if (stop && l->phase == RUNNING) {
         /* No new clients; kept-alive ones get 503 (http.c). */
@@ -165,20 +153,25 @@ static void give_back(struct loop *l, struct loop_xfer *x) {
     x->h = NULL;
 }
 
-/* The loop's sockets to volumes are counted, so that idle ones can be let
- * go (trim), and a want of descriptors is told apart from a dead volume. */
+/* open_socket -- a want of descriptors is told apart from a dead volume. */
 static curl_socket_t open_socket(void *u, curlsocktype purpose, struct curl_sockaddr *a) {
     struct loop_xfer *x = u;
-    curl_socket_t fd = vol_socket(a, &x->nofd);
     (void)purpose;
-    if (fd != CURL_SOCKET_BAD) x->loop->nsockets++;
-    return fd;
+    return vol_socket(a, &x->nofd);
 }
 
-static int close_socket(void *u, curl_socket_t fd) {
-    struct loop *l = u;
-    l->nsockets--;
-    return close(fd);
+/* on_progress -- libcurl moved bytes of x (or just looked): any change
+ * in the counts restarts its stall clock. Calls nothing of libcurl's. */
+static int on_progress(void *u, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+    struct loop_xfer *x = u;
+    (void)dltotal;
+    (void)ultotal;
+    if (dlnow + ulnow != x->moved) {
+        x->moved = dlnow + ulnow;
+        x->last_ms = mkv_now_ms();
+    }
+    return 0;
 }
 
 int loop_xfer_start(struct loop_xfer *x) {
@@ -188,17 +181,22 @@ int loop_xfer_start(struct loop_xfer *x) {
     x->stalled = 0;
     x->idle = 0;
     x->nofd = 0;
+    x->moved = 0;
     x->last_ms = mkv_now_ms();
+    if (x->stall_ms > 0) { /* the stall clock follows the bytes moved */
+        curl_easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(x->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(x->h, CURLOPT_XFERINFODATA, x);
+    }
     if (l->refuse || curl_easy_setopt(x->h, CURLOPT_PRIVATE, x) != CURLE_OK ||
         curl_easy_setopt(x->h, CURLOPT_OPENSOCKETFUNCTION, open_socket) != CURLE_OK ||
         curl_easy_setopt(x->h, CURLOPT_OPENSOCKETDATA, x) != CURLE_OK ||
-        curl_easy_setopt(x->h, CURLOPT_CLOSESOCKETFUNCTION, close_socket) != CURLE_OK ||
-        curl_easy_setopt(x->h, CURLOPT_CLOSESOCKETDATA, l) != CURLE_OK ||
         curl_multi_add_handle(l->multi, x->h) != CURLM_OK) {
         give_back(l, x);
         return MKV_ERR;
     }
     x->running = 1;
+    l->used = 1;
     x->prev = NULL;
     x->next = l->xfers;
     if (l->xfers) l->xfers->prev = x;
@@ -277,9 +275,9 @@ static CURLM *new_multi(struct loop *l) {
 }
 
 /* trim -- after a burst, give back what it left: with no transfer for
- * LOOP_IDLE_MS, close the cached volume connections beyond a few (libcurl
- * has no call for that: a fresh multi handle starts with none) and hand
- * free heap back to the system. */
+ * LOOP_IDLE_MS, close the cached volume connections (libcurl has no call
+ * for that: a fresh multi handle starts with none) and hand free heap
+ * back to the system. */
 static void trim(struct loop *l, double now) {
     CURLM *fresh;
 
@@ -287,7 +285,8 @@ static void trim(struct loop *l, double now) {
         l->idle_since = now;
         return;
     }
-    if (now - l->idle_since < LOOP_IDLE_MS || l->nsockets <= LOOP_IDLE_SOCKETS) return;
+    if (now - l->idle_since < LOOP_IDLE_MS || !l->used) return;
+    l->used = 0;
     fresh = new_multi(l);
     if (fresh == NULL) return;
     curl_multi_cleanup(l->multi); /* closes its connections */
@@ -308,7 +307,7 @@ static int timeout_ms(struct loop *l, double now) {
         until = now + (double)mt;
     if (l->curl_at >= 0 && l->curl_at < until) until = l->curl_at;
     if (l->xfers && l->sweep_at < until) until = l->sweep_at;
-    if (!l->xfers && l->nsockets > LOOP_IDLE_SOCKETS && l->idle_since + LOOP_IDLE_MS < until)
+    if (!l->xfers && l->used && l->idle_since + LOOP_IDLE_MS < until)
         until = l->idle_since + LOOP_IDLE_MS;
     if (l->phase != RUNNING && l->phase_until < until) until = l->phase_until;
     t = until - now;
@@ -438,7 +437,6 @@ static int loop_init(struct loop *l, int listen_fd, unsigned conn_limit,
 
 /* loop_free -- after the thread ended (or never started). */
 static void loop_free(struct loop *l) {
-    struct post *p;
     if (l->mhd) {
         MHD_quiesce_daemon(l->mhd); /* the listening socket is not ours to close */
         MHD_stop_daemon(l->mhd);
@@ -447,11 +445,7 @@ static void loop_free(struct loop *l) {
     if (l->multi) curl_multi_cleanup(l->multi);
     if (l->ep >= 0) close(l->ep);
     if (l->wake_fd >= 0) close(l->wake_fd);
-    while ((p = l->posts) != NULL) {
-        l->posts = p->next;
-        free(p);
-    }
-    pthread_mutex_destroy(&l->posts_mu);
+    pthread_mutex_destroy(&l->posts_mu); /* posts left are their senders' */
 }
 
 int loops_start(int n, int listen_fd, unsigned conn_limit,

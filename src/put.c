@@ -54,6 +54,7 @@ struct replica {
     int paused;                   /* read callback said PAUSE: wants data */
     int running;                  /* the PUT is under way */
     int stored;                   /* the volume answered 201/204 */
+    int sent_all;                 /* it was handed the body's last byte */
     char url[VOL_URL_MAX];
 };
 
@@ -71,6 +72,9 @@ struct put_req {
     int64_t received;             /* body bytes taken so far */
     int64_t discarded;            /* body bytes dropped after a failure */
     struct record rec;            /* volumes; hash once the body is in */
+    struct record old;            /* the record replaced (unlinked, or a
+                                     write cut short), if had_old */
+    int had_old;
     int nreplicas;
     size_t keylen;
     char key[MKV_KEY_MAX];
@@ -117,12 +121,16 @@ static size_t read_body(char *out, size_t sz, size_t n, void *u) {
     if (r->status != 0) return CURL_READFUNC_ABORT;
     got = ring_read(&r->ring, (int)(x - r->rep), out, sz * n);
     if (got == 0) {
-        if (r->body_done) return 0; /* end of a chunked body */
+        if (r->body_done) {
+            x->sent_all = 1; /* the end of a chunked body */
+            return 0;
+        }
         x->paused = 1;
         x->x.idle = 1; /* waiting for the client is not the volume's stall */
         return CURL_READFUNC_PAUSE;
     }
     loop_xfer_moved(&x->x);
+    if (r->size >= 0 && r->ring.tail[x - r->rep] == (uint64_t)r->size) x->sent_all = 1;
     if (r->client_waiting && ring_room(&r->ring) >= r->ring.cap / 2) wake_client(r);
     return got;
 }
@@ -176,7 +184,7 @@ static void start(struct put_req *r) {
     char err[MKV_ERRLEN];
 
     r->started = 1;
-    r->rec.deleted = 1;
+    r->rec.writing = 1;
     if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {
         log_msg("PUT %s: %s", r->r.url, err);
         r->started = 0; /* no record to remove */
@@ -210,6 +218,15 @@ static void finished(struct put_req *r, unsigned status) {
     req_finish(&r->r, status);
 }
 
+/* forget_record -- the write failed: the record goes back to what it
+ * was (an unlinked key stays unlinked), or goes. */
+static void forget_record(struct put_req *r) {
+    char err[MKV_ERRLEN];
+    int rc = r->had_old ? store_put(r->key, r->keylen, &r->old, err)
+                        : store_delete(r->key, r->keylen, err);
+    if (rc < 0) log_msg("PUT %s: %s", r->r.url, err);
+}
+
 static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
     struct replica *x = MKV_CONTAINER(xf, struct replica, x);
     struct put_req *r = x->r;
@@ -222,7 +239,7 @@ static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
         log_msg("PUT %s: cannot remove the copy on %s: %s", r->r.url,
                 r->volumes[x - r->rep], vr == VOL_OK ? "an error answer" : err);
     if (--r->nrunning == 0) {
-        if (store_delete(r->key, r->keylen, err) < 0) log_msg("PUT %s: %s", r->r.url, err);
+        forget_record(r);
         finished(r, r->status);
     }
     req_release(&r->r);
@@ -231,23 +248,30 @@ static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
 /* undo -- no copy and no record may outlive a failed write: DELETE the
  * copies written, then the pending record. */
 static void undo(struct put_req *r) {
-    char err[MKV_ERRLEN];
-
     for (int i = 0; i < r->nreplicas; i++) {
         struct replica *x = &r->rep[i];
         CURL *h;
-        if (!x->stored || (h = loop_xfer_handle(&x->x)) == NULL) continue;
+        /* A copy may be there if the volume said so, or if it was handed
+         * the last byte: a timeout or a reset after that is no proof the
+         * volume did not store it (a 404 to this DELETE is fine). */
+        if (!x->stored && !x->sent_all) continue;
+        if ((h = loop_xfer_handle(&x->x)) == NULL) {
+            log_msg("PUT %s: out of memory: the copy on %s stays", r->r.url, r->volumes[i]);
+            continue;
+        }
         vol_setup_simple(h, x->url, "DELETE");
         x->x.done = undo_done;
         x->x.stall_ms = 0;
-        if (loop_xfer_start(&x->x) != MKV_OK) continue;
+        if (loop_xfer_start(&x->x) != MKV_OK) {
+            log_msg("PUT %s: cannot start removing the copy on %s", r->r.url, r->volumes[i]);
+            continue;
+        }
         x->running = 1;
         r->nrunning++;
         r->r.busy++;
     }
     if (r->nrunning > 0) return;
-    if (r->started && store_delete(r->key, r->keylen, err) < 0)
-        log_msg("PUT %s: %s", r->r.url, err);
+    if (r->started) forget_record(r);
     finished(r, r->status);
 }
 
@@ -272,7 +296,7 @@ static void maybe_end(struct put_req *r) {
     r->ending = 1;
     if (r->status == 0 && !r->started) r->status = 500; /* cannot happen */
     if (r->status == 0) {
-        r->rec.deleted = 0;
+        r->rec.writing = 0;
         if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {
             log_msg("PUT %s: %s", r->r.url, err);
             r->status = 500;
@@ -285,12 +309,14 @@ static void maybe_end(struct put_req *r) {
     undo(r);
 }
 
-/* put_abort -- shutdown: stop; what was written is undone. */
-static void put_abort(struct req *rq) {
+/* put_abort -- shutdown: stop, and what was written is undone; but not
+ * once the PUT is committing or undoing, which ends by itself. */
+static int put_abort(struct req *rq) {
     struct put_req *r = (struct put_req *)rq;
-    if (r->ending) return;
+    if (r->ending) return 0;
     fail(r, 503);
     maybe_end(r);
+    return 1;
 }
 
 /* Every Content-Length header must say the same (RFC 9112 6.3). */
@@ -347,7 +373,7 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
     enum MHD_Result ret;
     size_t keylen;
     int64_t size;
-    int held;
+    int held, old_found = 0;
 
     if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
     size = body_size(c);
@@ -366,7 +392,8 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
     switch (store_get(key, keylen, &old, err)) {
     case 0: break;
     case 1:
-        if (old.deleted) break; /* unlinked: may be written again */
+        old_found = 1;
+        if (old.deleted || old.writing) break; /* may be written again */
         locks_release(key, keylen);
         return http_respond(c, m, url, 409);
     default:
@@ -389,6 +416,12 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
     *con_cls = r; /* from here MHD's completion callback lets go of r */
     r->size = size;
     r->keylen = keylen;
+    r->had_old = old_found && old.deleted; /* a cut-short write is not kept */
+    if (r->had_old) {
+        r->old = old;
+        for (int i = 0; i < old.nvolumes; i++) /* into r's copy of the buffer */
+            r->old.volumes[i] = r->old.buf + (old.volumes[i] - old.buf);
+    }
     memcpy(r->key, key, keylen);
     r->nreplicas = http_cfg->replicas;
     placement_replicas(http_cfg->volumes, http_cfg->nvolumes, r->nreplicas,
@@ -446,6 +479,10 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
             log_msg("PUT %s: refused: body over --max-size", r->r.url);
             fail(r, 413);
             maybe_end(r);
+        }
+        if ((r->status != 0 || r->r.done) && loop_stopping()) {
+            log_msg("PUT %s: closing: shutting down", r->r.url);
+            return MHD_NO; /* the rest of the body would hold the shutdown */
         }
         if (r->status != 0 || r->r.done) {
             /* The PUT has failed: drop the rest, answer at the end. */

@@ -8,7 +8,9 @@ static int volchar_ok(unsigned char c) { return c > ' ' && c < 127 && c != ','; 
 int record_volume_ok(const char *s) {
     size_t n = 0;
     /* A volume named like a prefix would read back as that prefix. */
-    if (strncmp(s, "DELETED", 7) == 0 || strncmp(s, "HASH", 4) == 0) return 0;
+    if (strncmp(s, "DELETED", 7) == 0 || strncmp(s, "WRITING", 7) == 0 ||
+        strncmp(s, "HASH", 4) == 0)
+        return 0;
     for (; s[n]; n++)
         if (!volchar_ok((unsigned char)s[n])) return 0;
     return n > 0 && n <= RECORD_VOLUME_MAX;
@@ -24,11 +26,15 @@ static int is_lowerhex(const char *p, size_t n) {
 int record_decode(const char *data, size_t len, struct record *r, char *err) {
     size_t i, start, o = 0;
 
-    r->deleted = 0;
+    r->deleted = r->writing = 0;
     r->hash[0] = '\0';
     r->nvolumes = 0;
     if (len >= 7 && memcmp(data, "DELETED", 7) == 0) {
         r->deleted = 1;
+        data += 7;
+        len -= 7;
+    } else if (len >= 7 && memcmp(data, "WRITING", 7) == 0) {
+        r->writing = 1;
         data += 7;
         len -= 7;
     }
@@ -81,8 +87,12 @@ int record_encode(const struct record *r, char *out, char *err) {
         mkv_seterr(err, "a record needs 1 to %d volumes", RECORD_MAX_VOLUMES);
         return MKV_ERR;
     }
-    if (r->deleted) {
-        memcpy(out, "DELETED", 7);
+    if (r->deleted && r->writing) {
+        mkv_seterr(err, "a record is unlinked or being written, not both");
+        return MKV_ERR;
+    }
+    if (r->deleted || r->writing) {
+        memcpy(out, r->deleted ? "DELETED" : "WRITING", 7);
         n = 7;
     }
     if (r->hash[0] != '\0') {

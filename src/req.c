@@ -8,7 +8,7 @@
 static __thread struct req *req_live; /* this loop's */
 
 int req_init(struct req *r, enum req_kind kind, struct MHD_Connection *conn,
-             const char *method, const char *url, void (*abort)(struct req *),
+             const char *method, const char *url, int (*abort)(struct req *),
              void (*destroy)(struct req *)) {
     r->url = strdup(url);
     if (r->url == NULL) return MKV_ERR;
@@ -103,11 +103,12 @@ int req_abort_undone(void) {
             continue;
         }
         r->busy++;
-        req_finish(r, 503);
-        if (r->abort) r->abort(r);
+        if (r->abort == NULL || r->abort(r)) {
+            req_finish(r, 503);
+            n++;
+        }
         next = r->next;
         req_release(r);
-        n++;
     }
     return n;
 }

@@ -32,11 +32,16 @@ static int usable_key(const char *k, size_t n) {
     return n > 0 && n <= MKV_KEY_MAX && memchr(k, '\0', n) == NULL;
 }
 
-/* do_keysets_set -- put key in the set its record says; mu and the
- * key-set write lock held. */
-static int do_keysets_set(const char *key, size_t keylen, int deleted) {
-    keyset_remove(deleted ? &store_live : &store_unlinked, key, keylen);
-    return keyset_add(deleted ? &store_unlinked : &store_live, key, keylen) < 0
+/* do_keysets_set -- put key in the set its record says (none for a
+ * write in progress); mu and the key-set write lock held. */
+static int do_keysets_set(const char *key, size_t keylen, const struct record *r) {
+    if (r->writing) {
+        keyset_remove(&store_live, key, keylen);
+        keyset_remove(&store_unlinked, key, keylen);
+        return MKV_OK;
+    }
+    keyset_remove(r->deleted ? &store_live : &store_unlinked, key, keylen);
+    return keyset_add(r->deleted ? &store_unlinked : &store_live, key, keylen) < 0
                ? MKV_ERR : MKV_OK;
 }
 
@@ -52,6 +57,7 @@ static int store_loading;           /* loader thread running (main thread) */
 static atomic_int store_stop;       /* store_close asks the loader to end */
 static size_t store_nrecords;       /* records in the GDBM file; under mu */
 static size_t store_bad;            /* unusable records seen by the scan */
+static size_t store_writing;        /* writes in progress seen by the scan */
 static pthread_mutex_t store_ready_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t store_ready_cv = PTHREAD_COND_INITIALIZER;
 static int store_ready;             /* key sets complete; under ready_mu */
@@ -73,8 +79,10 @@ static int do_scan_chunk(datum *cursor, size_t n) {
         datum v = gdbm_fetch(store_db, k);
         if (!usable_key(k.dptr, (size_t)k.dsize) || v.dptr == NULL ||
             record_decode(v.dptr, (size_t)v.dsize, &r, rerr) != MKV_OK ||
-            do_keysets_set(k.dptr, (size_t)k.dsize, r.deleted) != MKV_OK)
+            do_keysets_set(k.dptr, (size_t)k.dsize, &r) != MKV_OK)
             store_bad++;
+        else if (r.writing)
+            store_writing++;
         free(v.dptr);
         if (--n == 0) {
             *cursor = k;
@@ -95,14 +103,14 @@ static void *loader_main(void *unused) {
         datum cursor = {NULL, 0};
         int more = 1;
         pthread_mutex_lock(&store_mu);
-        store_bad = 0;
+        store_bad = store_writing = 0;
         pthread_mutex_unlock(&store_mu);
         while (more && !store_stop) {
             pthread_mutex_lock(&store_mu);
             /* The last pass holds mu throughout: nothing can split. */
             more = do_scan_chunk(&cursor, pass < 4 ? STORE_LOAD_CHUNK : (size_t)-1);
             if (!more) {
-                have = store_live.count + store_unlinked.count + store_bad;
+                have = store_live.count + store_unlinked.count + store_bad + store_writing;
                 want = store_nrecords;
             }
             pthread_mutex_unlock(&store_mu);
@@ -238,7 +246,7 @@ int store_put(const char *key, size_t keylen, const struct record *r,
     } else {
         rc = do_sync(err);
         pthread_rwlock_wrlock(&store_ks_lock);
-        if (do_keysets_set(key, keylen, r->deleted) != MKV_OK) {
+        if (do_keysets_set(key, keylen, r) != MKV_OK) {
             log_msg("index: out of memory: a key is missing from listings");
         }
         pthread_rwlock_unlock(&store_ks_lock);

@@ -120,7 +120,7 @@ void vol_setup_put(CURL *h, const char *url, int64_t size,
 enum vol_result vol_result_of(CURLcode rc, int nofd, long code, long *status,
                               char *err) {
     *status = 0;
-    if (nofd) {
+    if (nofd && rc != CURLE_OK) { /* an earlier address may have failed */
         mkv_seterr(err, "out of file descriptors");
         return VOL_NOFD;
     }

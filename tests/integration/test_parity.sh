@@ -99,6 +99,34 @@ expect "DELETE answers 204" 204 "$(code -X DELETE "$URL/three")"
 expect "every replica's file is gone" "" "$(where /three)"
 curl -s -X UNLINK "$URL/four"
 expect "DELETE of an unlinked key answers 204" 204 "$(code -X DELETE "$URL/four")"
+# A PUT over an unlinked key that fails (its client hangs up mid-body,
+# once the volumes are being written) leaves the key unlinked; and while
+# a PUT is under way, ?unlinked does not list it.
+curl -s -X PUT -d six "$URL/six" >/dev/null
+curl -s -X UNLINK "$URL/six" >/dev/null
+$PY -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"PUT /six HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + b"6" * 200000)
+time.sleep(float(sys.argv[2]))
+s.close()' "$IPORT" 1.5 &
+CUTTER=$!
+sleep 0.7
+expect "while a PUT over an unlinked key is under way, GET answers 404" 404 "$(code "$URL/six")"
+wait "$CUTTER"
+sleep 0.5
+expect "once that PUT failed the key is still unlinked" '{"next": "", "keys": ["/six"]}' "$(curl -s "$URL/?unlinked")"
+expect "and DELETE of it still answers 204" 204 "$(code -X DELETE "$URL/six")"
+$PY -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"PUT /inflight HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + b"8" * 200000)
+time.sleep(1.5)
+s.close()' "$IPORT" &
+CUTTER=$!
+sleep 0.7
+expect "a new key being written is not listed as unlinked" '{"next": "", "keys": []}' \
+    "$(curl -s "$URL/inflight?unlinked")"
+expect "nor as live" '{"next": "", "keys": []}' "$(curl -s "$URL/inflight?list")"
+wait "$CUTTER"
 stop "$IPID"
 # shellcheck disable=SC2086
 start_index "$WORK/r3.db" --replicas 3 --protect $VOLS5 || exit 1

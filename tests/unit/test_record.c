@@ -104,6 +104,22 @@ static void a_deleted_prefix_marks_a_deleted_key(void **state) {
     assert_string_equal(r.volumes[0], "localhost:3001");
 }
 
+static void a_writing_prefix_marks_a_write_in_progress(void **state) {
+    static struct record r;
+    char err[MKV_ERRLEN], out[RECORD_MAX];
+
+    (void)state;
+    assert_int_equal(decode_str("WRITINGHASH" HELLO_MD5 "a:1,b:2", &r, err), MKV_OK);
+    assert_int_equal(r.writing, 1);
+    assert_int_equal(r.deleted, 0);
+    assert_string_equal(r.hash, HELLO_MD5);
+    assert_int_equal(r.nvolumes, 2);
+    assert_round_trip("WRITINGlocalhost:3001");
+    r.deleted = 1; /* both states at once cannot be written */
+    assert_int_equal(record_encode(&r, out, err), MKV_ERR);
+    assert_rejected("DELETEDWRITINGlocalhost:3001"); /* one prefix at most */
+}
+
 static void deleted_comes_before_hash(void **state) {
     static struct record r;
     char err[MKV_ERRLEN];
@@ -382,6 +398,7 @@ int main(void) {
         cmocka_unit_test(a_record_may_name_several_volumes),
         cmocka_unit_test(a_hash_prefix_gives_the_values_md5),
         cmocka_unit_test(a_deleted_prefix_marks_a_deleted_key),
+        cmocka_unit_test(a_writing_prefix_marks_a_write_in_progress),
         cmocka_unit_test(deleted_comes_before_hash),
         cmocka_unit_test(decoding_a_new_record_forgets_the_old_one),
         cmocka_unit_test(records_encode_back_byte_for_byte),
