@@ -57,6 +57,9 @@ trap 'kill -CONT $STOPPED_PIDS 2>/dev/null; cleanup' EXIT
 #                             answers 500; a PUT's answer waits (up to 2 s)
 #                             until FILE exists, the copy another volume
 #                             stores, and then creates SEEN.
+#   late PORT SECONDS LOG     a "volume" that reads a PUT whole and stores
+#                             it, but answers only 3 s later; appends
+#                             "METHOD PATH" to LOG for every request.
 cat >"$WORK/load.py" <<'EOF'
 import base64, collections, concurrent.futures, hashlib, http.client, os
 import resource, selectors, socket, sys, threading, time
@@ -342,6 +345,26 @@ elif cmd == "fail500":
         def log_message(self, *a):
             pass
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Failing)
+    threading.Timer(limit, srv.shutdown).start()
+    srv.serve_forever()
+elif cmd == "late":
+    import http.server
+    port, limit, extra = int(args[0]), float(args[1]), args[2]
+    class Volume(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def answer(self):
+            with open(extra, "a") as f:
+                f.write("%s %s\n" % (self.command, self.path))
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.command == "PUT":
+                time.sleep(3)
+            self.send_response(201 if self.command == "PUT" else 204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        do_GET = do_HEAD = do_PUT = do_DELETE = answer
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Volume)
     threading.Timer(limit, srv.shutdown).start()
     srv.serve_forever()
 EOF
@@ -665,6 +688,23 @@ expect "and no pending record" 0 "$(pending /failing/)"
 for _ in $(seq 20); do [ "$(copies /failing/key "$WORK/v3")" = 0 ] && break; sleep 0.1; done
 expect "and no copy on the volume that took it" 0 "$(copies /failing/key "$WORK/v3")"
 expect "nor any other new file there" "$before" "$(stray "$WORK/v3")"
+retire
+
+echo "# [${SECONDS}s] a replica whose answer never comes after the whole body"
+LATE=$(free_port)
+$PY "$WORK/load.py" late "$LATE" 60 "$WORK/late.log" &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do [ "$(code -X DELETE "http://127.0.0.1:$LATE/x")" = 204 ] && break; sleep 0.1; done
+start_index "$WORK/late.db" --replicas 2 --stall-timeout 1000 "localhost:$V3" "127.0.0.1:$LATE" || exit 1
+expect "a put whose replica stalls after the last byte answers 504" 504 "$(code -X PUT -d late "$URL/late/key")"
+expect "and leaves no key" 404 "$(code "$URL/late/key")"
+for _ in $(seq 40); do grep -q "^DELETE $(vname /late/key)\$" "$WORK/late.log" && break; sleep 0.1; done
+if grep -q "^DELETE $(vname /late/key)\$" "$WORK/late.log"; then
+    ok "the copy that replica may have stored is deleted"
+else
+    bad "the copy that replica may have stored is deleted" "$(cat "$WORK/late.log")"
+fi
+expect "and the other replica's copy is gone" 0 "$(copies /late/key "$WORK/v3")"
 retire
 
 echo "# [${SECONDS}s] SIGTERM while a probe outlives the shutdown grace"
