@@ -23,6 +23,9 @@ struct probe_req {
     int order[RECORD_MAX_VOLUMES]; /* replicas in the order to try */
     int tried;                    /* replicas probed so far */
     int chosen;                   /* replica that answered, or -1 */
+    int missing;                  /* replicas that answered 404 */
+    size_t keylen;
+    char key[MKV_KEY_MAX];
     enum vol_result first;        /* the first failure, for the status */
     char path[PLACEMENT_PATH_MAX];
     char target[VOL_URL_MAX];
@@ -107,6 +110,16 @@ static int probe_abort(struct req *rq) {
 
 static void probe_done(struct loop_xfer *x, CURLcode rc, long code);
 
+/* gone -- no replica has the value: was the key deleted meanwhile (a
+ * DELETE racing this GET)? Then the answer is 404, not a volume error. */
+static int gone(struct probe_req *r) {
+    char err[MKV_ERRLEN];
+    struct record rec;
+    int found = store_get(r->key, r->keylen, &rec, err);
+
+    return found == 0 || (found == 1 && (rec.deleted || rec.writing));
+}
+
 /* probe_next -- HEAD the next replica, or answer when none is left. */
 static void probe_next(struct probe_req *r) {
     while (r->tried < r->rec.nvolumes) {
@@ -126,7 +139,8 @@ static void probe_next(struct probe_req *r) {
         if (r->first == VOL_OK) r->first = VOL_FAILED;
         r->tried++;
     }
-    req_finish(&r->r, r->chosen >= 0 ? 302 : vol_http_status(r->first));
+    req_finish(&r->r, r->chosen >= 0 ? 302 : r->missing == r->rec.nvolumes && gone(r)
+                                                ? 404 : vol_http_status(r->first));
 }
 
 static void probe_done(struct loop_xfer *x, CURLcode rc, long code) {
@@ -145,6 +159,7 @@ static void probe_done(struct loop_xfer *x, CURLcode rc, long code) {
         req_finish(&r->r, 503);
     } else {
         if (vr != VOL_OK) metrics_volume_error(r->rec.volumes[v]);
+        else if (vs == 404) r->missing++;
         log_msg("GET %s: probe of %s: %s", r->r.url, r->rec.volumes[v],
                 vr == VOL_OK ? "value missing" : err);
         if (r->first == VOL_OK) r->first = vr;
@@ -186,6 +201,8 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
         r->rec.volumes[i] = r->rec.buf + (rec.volumes[i] - rec.buf);
     memcpy(r->order, order, sizeof(order));
     memcpy(r->path, path, sizeof(path));
+    memcpy(r->key, key, keylen);
+    r->keylen = keylen;
     r->chosen = -1;
     r->first = VOL_OK;
     *con_cls = r; /* from here MHD's completion callback lets go of r */

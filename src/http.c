@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -158,9 +159,22 @@ enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,
     return MHD_NO;
 }
 
+/* origin_form -- the path of an absolute-form target ("http://host/key",
+ * which RFC 9112 says a server must accept): the part from the first '/'
+ * after the authority ("/" if none). Any other target is returned as is. */
+static const char *origin_form(const char *url) {
+    const char *p;
+    if (strncasecmp(url, "http://", 7) == 0) p = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0) p = url + 8;
+    else return url;
+    p = strchr(p, '/');
+    return p ? p : "/";
+}
+
 int http_key(struct MHD_Connection *c, const char *method, const char *url,
              char *key, size_t *keylen, enum MHD_Result *ret) {
-    enum key_status st = key_decode(url, strlen(url), key, keylen);
+    const char *path = origin_form(url);
+    enum key_status st = key_decode(path, strlen(path), key, keylen);
 
     if (st == KEY_OK) return 1;
     log_msg("%s: refused: %s", method, key_status_text(st));
@@ -211,6 +225,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
              * read the whole request makes it close the connection. */
             *con_cls = &http_get_marker;
             return MHD_YES;
+        }
+        if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0 &&
+            (strcmp(method, MHD_HTTP_METHOD_PUT) == 0 ||
+             strcmp(method, MHD_HTTP_METHOD_DELETE) == 0 || strcmp(method, "UNLINK") == 0)) {
+            /* The query is not part of the key: refuse it rather than
+             * write a key that a GET with the same target cannot name. */
+            log_msg("%s %s: refused: a query string on a write", method, url);
+            *con_cls = &http_answered_marker;
+            return http_respond(c, method, url, 400);
         }
         if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0)
             return put_handle(c, url, upload_data, upload_data_size, con_cls);

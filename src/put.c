@@ -497,7 +497,13 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
         put_body(r, upload_data, upload_data_size);
         return MHD_YES;
     }
-    if (!r->body_done) {
+    if (!r->body_done && r->received == 0 && r->status == 0) {
+        /* A chunked body that was empty: as with Content-Length: 0. */
+        log_msg("PUT %s: refused: an empty body", r->r.url);
+        r->body_done = 1;
+        fail(r, 411);
+        maybe_end(r);
+    } else if (!r->body_done) {
         put_finish(r);
         maybe_end(r);
     }

@@ -39,6 +39,8 @@ expect "put of an existing key answers 409" 409 "$(code -X PUT -d other "$URL/he
 expect "the existing value is kept after a 409" v "$(curl -s -L "$URL/here")"
 expect "put with an empty body answers 411" 411 "$(code -X PUT -d '' "$URL/empty")"
 expect "put with no body at all answers 411" 411 "$(code -X PUT "$URL/empty")"
+expect "a chunked put with an empty body answers 411 too" 411 \
+    "$(code -X PUT -H 'Transfer-Encoding: chunked' --data-binary @/dev/null "$URL/empty")"
 expect "the refused put left no key" 404 "$(code "$URL/empty")"
 expect "delete of a missing key answers 404" 404 "$(code -X DELETE "$URL/never-put")"
 expect "post answers 405" 405 "$(code -X POST -d x "$URL/here")"
@@ -48,6 +50,13 @@ expect "a malformed escape answers 400" 400 "$(code "$URL/a%zzb")"
 LONG=$(head -c 1025 /dev/zero | tr '\0' k)
 expect "a key over 1024 bytes answers 414" 414 "$(code -X PUT -d x "$URL/$LONG")"
 expect "an unknown query operation answers 400" 400 "$(code "$URL/here?x=1")"
+expect "a put with a query string answers 400, as a get of that target does" 400 \
+    "$(code -X PUT -d q "$URL/q?x")"
+expect "and stores nothing under the path alone" 404 "$(code "$URL/q")"
+expect "a delete with a query string answers 400" 400 "$(code -X DELETE "$URL/here?x")"
+expect "an absolute-form target is served as its path (RFC 9112)" \
+    "http://$HERE$(vpath /here)" \
+    "$(curl -s -o /dev/null -w '%{redirect_url}' --request-target "http://localhost:$IPORT/here" "$URL/")"
 expect "the query string is not part of the key" '{"next": "", "keys": ["/here"]}' \
     "$(curl -s "$URL/here?list")"
 if curl -sv "$URL/here" "$URL/here" 2>&1 | grep -q 'Re-using existing connection'; then
