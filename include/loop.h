@@ -50,6 +50,10 @@ int loops_start(int n, int listen_fd, unsigned conn_limit,
  * under way up to grace_ms, answers the rest 503, then ends; joins them. */
 void loops_stop(long grace_ms);
 
+/* loop_first -- the first loop, for work from another thread that any
+ * loop may do (NULL when none runs). */
+struct loop *loop_first(void);
+
 /* loop_current -- the calling thread's loop (NULL off the loops). */
 struct loop *loop_current(void);
 
@@ -70,6 +74,25 @@ void loop_xfer_cancel(struct loop_xfer *x);
 
 /* loop_xfer_moved -- a byte of x moved: restart its stall clock. */
 void loop_xfer_moved(struct loop_xfer *x);
+
+/* A timer on the current loop: fn(t) runs once, at or after at_ms
+ * (mkv_now_ms). The owner keeps t alive until then or loop_timer_cancel. */
+struct loop_timer {
+    double at_ms;
+    void (*fn)(struct loop_timer *t);
+    struct loop_timer *next;      /* the loop's timers, soonest first */
+    int armed;
+};
+
+/* loop_timer_add -- arm t to fire in ms milliseconds. */
+void loop_timer_add(struct loop_timer *t, long ms);
+
+/* loop_timer_cancel -- disarm t if armed. */
+void loop_timer_cancel(struct loop_timer *t);
+
+/* loop_on_end -- fn() runs on the current loop just before it ends (after
+ * its last request), to let go of what outlives requests. */
+void loop_on_end(void (*fn)(void));
 
 /* A piece of work another thread hands to a loop; the sender owns the
  * struct (embedded in its own), so posting cannot fail. */

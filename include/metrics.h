@@ -22,8 +22,12 @@ void metrics_in_flight(int delta);
  * with "/svXX") failed. */
 void metrics_volume_error(const char *volume);
 
+/* metrics_cleanup_round -- a round of background clean-up began. */
+void metrics_cleanup_round(void);
+
 /* metrics_render -- the Prometheus text into a malloc'd buffer (*len
- * bytes), or NULL when out of memory; keys is the index's record count. */
-char *metrics_render(size_t keys, size_t *len);
+ * bytes), or NULL when out of memory; keys is the index's record count,
+ * cleanups the keys waiting for a background clean-up. */
+char *metrics_render(size_t keys, long cleanups, size_t *len);
 
 #endif

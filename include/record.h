@@ -39,6 +39,10 @@ int record_decode(const char *data, size_t len, struct record *r, char *err);
  * NUL-terminated). Returns the length, or MKV_ERR if r is invalid. */
 int record_encode(const struct record *r, char *out, char *err);
 
+/* record_copy -- *dst = *src, with dst's volume strings in dst's own
+ * buf wherever src's point (into src->buf or elsewhere). */
+void record_copy(struct record *dst, const struct record *src);
+
 /* record_volume_ok -- non-zero if s (NUL-terminated) is a valid VOLUME. */
 int record_volume_ok(const char *s);
 

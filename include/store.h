@@ -60,6 +60,13 @@ void store_list(int unlinked, const char *prefix, size_t plen,
                 const char *start, size_t slen,
                 int (*fn)(const char *key, size_t keylen, void *arg), void *arg);
 
+/* store_on_orphan -- fn(key, keylen) is called, from the loader thread
+ * with the store's lock held (so fn must not call store_*), for every
+ * WRITING record the start-up scan finds: a write a crash cut short, or
+ * one under way. Those found before fn is set are handed to it then.
+ * With NULL, no more calls come once it returns. */
+void store_on_orphan(void (*fn)(const char *key, size_t keylen));
+
 /* store_fsync -- make every write so far durable (fsync of the file).
  * Takes no lock: a reader or writer on another thread never waits for
  * it (the writes are in the kernel's cache once store_put returns). */

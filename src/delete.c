@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bio.h"
+#include "cleanup.h"
 #include "http.h"
 #include "locks.h"
 #include "log.h"
@@ -29,6 +30,7 @@ struct delete_req {
     struct req r;                 /* first: what MHD's con_cls points at */
     struct record rec;            /* the record as found */
     unsigned status;              /* the answer, once the record is settled */
+    int handed_off;               /* the key went to cleanup.c, lock and all */
     size_t keylen;
     char key[MKV_KEY_MAX];
     struct replica_rm rm[RECORD_MAX_VOLUMES];
@@ -39,7 +41,7 @@ static void delete_destroy(struct req *r) { free(r); }
 /* settled -- bio_sync's answer: the record is durable (or not). */
 static void settled(void *arg, int ok) {
     struct delete_req *r = arg;
-    locks_release(r->key, r->keylen);
+    if (!r->handed_off) locks_release(r->key, r->keylen);
     req_finish(&r->r, ok == MKV_OK ? r->status : 500);
     req_release(&r->r);
 }
@@ -51,9 +53,12 @@ static void settle(struct delete_req *r, unsigned status) {
     if (bio_sync(settled, r) != MKV_OK) settled(r, MKV_ERR);
 }
 
-/* keep_unremoved -- drop the record, or keep in it exactly the replicas
- * not removed, so it never names a copy that is gone. Returns the answer:
- * 204, the first replica's failure, or 500 if the index fails. */
+/* keep_unremoved -- drop the record; or, when some replicas are not
+ * confirmed removed (their outcome is unknown), hand the key to the
+ * background clean-up with exactly those: the record turns WRITING (GET
+ * answers 404, as the client asked) and the copies are removed once
+ * their volumes answer. Returns the answer: 204, the first replica's
+ * failure, or 500 if the index fails. */
 static unsigned keep_unremoved(struct delete_req *r) {
     char err[MKV_ERRLEN];
     struct record left = r->rec;
@@ -70,6 +75,10 @@ static unsigned keep_unremoved(struct delete_req *r) {
             log_msg("DELETE %s: %s", r->r.url, err);
             status = 500;
         }
+    } else if (cleanup_start(r->key, r->keylen, &left) == MKV_OK) {
+        r->handed_off = 1;
+        log_msg("DELETE %s: %d replica%s not confirmed removed; removing in the background",
+                r->r.url, left.nvolumes, left.nvolumes == 1 ? "" : "s");
     } else if (left.nvolumes < r->rec.nvolumes &&
                store_put(r->key, r->keylen, &left, err) != MKV_OK) {
         log_msg("DELETE %s: %s", r->r.url, err);
@@ -122,7 +131,7 @@ static int delete_abort(struct req *rq) {
     }
     if (!cancelled) return 0;
     keep_unremoved(r);
-    locks_release(r->key, r->keylen);
+    if (!r->handed_off) locks_release(r->key, r->keylen);
     return 1;
 }
 
@@ -177,9 +186,7 @@ static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *m,
         return http_respond(c, m, url, 503);
     }
     *con_cls = r; /* from here MHD's completion callback lets go of r */
-    r->rec = rec;
-    for (int i = 0; i < rec.nvolumes; i++) /* into r's copy of the buffer */
-        r->rec.volumes[i] = r->rec.buf + (rec.volumes[i] - rec.buf);
+    record_copy(&r->rec, &rec);
     r->keylen = keylen;
     memcpy(r->key, key, keylen);
     if (!unlink) {

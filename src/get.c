@@ -195,10 +195,7 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
         free(r);
         return http_respond(c, method, url, 503);
     }
-    r->rec = rec;
-    /* rec's volume pointers point into rec.buf: move them to r's copy. */
-    for (int i = 0; i < rec.nvolumes; i++)
-        r->rec.volumes[i] = r->rec.buf + (rec.volumes[i] - rec.buf);
+    record_copy(&r->rec, &rec);
     memcpy(r->order, order, sizeof(order));
     memcpy(r->path, path, sizeof(path));
     memcpy(r->key, key, keylen);

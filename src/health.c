@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -118,7 +119,7 @@ void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
 enum MHD_Result metrics_answer(struct MHD_Connection *c, const char *method,
                                const char *url) {
     size_t len;
-    char *body = metrics_render(store_count(), &len);
+    char *body = metrics_render(store_count(), cleanup_pending(), &len);
     if (body == NULL) return http_respond(c, method, url, 503);
     return http_answer(c, method, url, 200, body, len,
                        "text/plain; version=0.0.4; charset=utf-8");

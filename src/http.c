@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "http.h"
 #include "key.h"
 #include "log.h"
@@ -384,6 +385,35 @@ static unsigned fd_budget(unsigned want) {
     return fit;
 }
 
+/* A WRITING record from the start-up scan, on its way to a loop. */
+struct orphan_post {
+    struct loop_post post;
+    size_t keylen;
+    char key[];
+};
+
+static void adopt(void *arg) {
+    struct orphan_post *o = arg;
+    cleanup_adopt(o->key, o->keylen);
+    free(o);
+}
+
+/* on_orphan -- the loader thread found a WRITING record: a loop checks
+ * whether a write of it is under way, and cleans it up if not. */
+static void on_orphan(const char *key, size_t keylen) {
+    struct orphan_post *o = malloc(sizeof(*o) + keylen);
+    struct loop *l = loop_first();
+    if (o == NULL || l == NULL) {
+        free(o);
+        return;
+    }
+    o->post.fn = adopt;
+    o->post.arg = o;
+    o->keylen = keylen;
+    memcpy(o->key, key, keylen);
+    loop_post(l, &o->post);
+}
+
 int http_start(const struct http_config *cfg, char *err) {
     unsigned conns;
 
@@ -409,10 +439,12 @@ int http_start(const struct http_config *cfg, char *err) {
         http_listen_fd = -1;
         return MKV_ERR;
     }
+    store_on_orphan(on_orphan);
     return MKV_OK;
 }
 
 void http_stop(long grace_ms) {
+    store_on_orphan(NULL); /* the loops are about to go */
     loops_stop(grace_ms);
     if (http_listen_fd >= 0) close(http_listen_fd);
     http_listen_fd = -1;

@@ -44,6 +44,8 @@ struct loop {
     double idle_since;            /* last time a transfer ran */
     int used;                     /* a transfer ran since the last trim */
     struct loop_xfer *xfers;      /* running transfers */
+    struct loop_timer *timers;    /* armed timers, soonest first */
+    void (*on_end)(void);
     CURL *pool[LOOP_POOL];
     int npool;
     enum loop_phase phase;
@@ -60,6 +62,8 @@ static int nloops;
 static __thread struct loop *loop_self;
 
 struct loop *loop_current(void) { return loop_self; }
+
+struct loop *loop_first(void) { return nloops > 0 ? &loops[0] : NULL; }
 
 int loop_stopping(void) { return loop_self && loop_self->phase != RUNNING; }
 
@@ -219,6 +223,36 @@ void loop_xfer_cancel(struct loop_xfer *x) {
     give_back(l, x);
 }
 
+void loop_timer_add(struct loop_timer *t, long ms) {
+    struct loop_timer **pp = &loop_self->timers;
+    loop_timer_cancel(t);
+    t->at_ms = mkv_now_ms() + (double)ms;
+    while (*pp && (*pp)->at_ms <= t->at_ms) pp = &(*pp)->next;
+    t->next = *pp;
+    *pp = t;
+    t->armed = 1;
+}
+
+void loop_timer_cancel(struct loop_timer *t) {
+    struct loop_timer **pp = &loop_self->timers;
+    if (!t->armed) return;
+    while (*pp && *pp != t) pp = &(*pp)->next;
+    if (*pp) *pp = t->next;
+    t->armed = 0;
+}
+
+void loop_on_end(void (*fn)(void)) { loop_self->on_end = fn; }
+
+/* run_timers -- fire those due; each may arm timers again. */
+static void run_timers(struct loop *l, double now) {
+    while (l->timers && l->timers->at_ms <= now) {
+        struct loop_timer *t = l->timers;
+        l->timers = t->next;
+        t->armed = 0;
+        t->fn(t);
+    }
+}
+
 void loop_xfer_moved(struct loop_xfer *x) {
     x->last_ms = mkv_now_ms();
     x->idle = 0;
@@ -310,6 +344,7 @@ static int timeout_ms(struct loop *l, double now) {
     if (!l->xfers && l->used && l->idle_since + LOOP_IDLE_MS < until)
         until = l->idle_since + LOOP_IDLE_MS;
     if (l->phase != RUNNING && l->phase_until < until) until = l->phase_until;
+    if (l->timers && l->timers->at_ms < until) until = l->timers->at_ms;
     t = until - now;
     return t <= 0 ? 0 : (int)t + 1;
 }
@@ -346,6 +381,7 @@ static int shutdown_step(struct loop *l, double now) {
     /* Past the last deadline: end what still runs (undo transfers). */
     l->refuse = 1;
     while (l->xfers) end_xfer(l, l->xfers, CURLE_ABORTED_BY_CALLBACK);
+    if (l->on_end) l->on_end();
     return 1;
 }
 
@@ -380,6 +416,7 @@ static void *loop_main(void *arg) {
             curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         reap_xfers(l);
+        run_timers(l, now);
         if (l->xfers && now >= l->sweep_at) {
             sweep(l, now);
             l->sweep_at = now + LOOP_SWEEP_MS;

@@ -23,6 +23,7 @@ static atomic_ulong metrics_requests[NMETHODS][NCODES];
 static atomic_ulong metrics_buckets[NBUCKETS + 1]; /* last: +Inf */
 static atomic_ulong metrics_sum_us, metrics_bytes_in, metrics_bytes_out;
 static atomic_long metrics_inflight;
+static atomic_ulong metrics_cleanup_rounds;
 static char *const *metrics_vols;
 static int metrics_nvols;
 static atomic_ulong metrics_volerr[PLACEMENT_MAX_VOLUMES + 1]; /* last: other */
@@ -67,6 +68,10 @@ void metrics_volume_error(const char *volume) {
     atomic_fetch_add_explicit(&metrics_volerr[i], 1, memory_order_relaxed);
 }
 
+void metrics_cleanup_round(void) {
+    atomic_fetch_add_explicit(&metrics_cleanup_rounds, 1, memory_order_relaxed);
+}
+
 struct text {
     char *p;
     size_t len, cap;
@@ -102,7 +107,7 @@ static unsigned long get(atomic_ulong *a) {
     return atomic_load_explicit(a, memory_order_relaxed);
 }
 
-char *metrics_render(size_t keys, size_t *len) {
+char *metrics_render(size_t keys, long cleanups, size_t *len) {
     struct text t = {malloc(8192), 0, 8192, 0};
     unsigned long cum = 0;
 
@@ -144,6 +149,13 @@ char *metrics_render(size_t keys, size_t *len) {
     add(&t, "# HELP cmkv_keys Records in the index.\n"
             "# TYPE cmkv_keys gauge\n"
             "cmkv_keys %zu\n", keys);
+    add(&t, "# HELP cmkv_cleanups_pending Keys whose copies of unknown fate are being removed.\n"
+            "# TYPE cmkv_cleanups_pending gauge\n"
+            "cmkv_cleanups_pending %ld\n"
+            "# HELP cmkv_cleanup_rounds_total Rounds of background clean-up begun.\n"
+            "# TYPE cmkv_cleanup_rounds_total counter\n"
+            "cmkv_cleanup_rounds_total %lu\n",
+        cleanups, get(&metrics_cleanup_rounds));
     if (t.failed) {
         free(t.p);
         return NULL;

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "bio.h"
+#include "cleanup.h"
 #include "http.h"
 #include "locks.h"
 #include "log.h"
@@ -55,6 +56,8 @@ struct replica {
     int running;                  /* the PUT is under way */
     int stored;                   /* the volume answered 201/204 */
     int sent_all;                 /* it was handed the body's last byte */
+    int unresolved;               /* its copy may be there: not confirmed gone */
+    int timed_out;                /* its volume stopped answering */
     char url[VOL_URL_MAX];
 };
 
@@ -66,6 +69,7 @@ struct put_req {
     int body_done;                /* MHD's last call for the body came */
     int client_waiting;           /* suspended for room in the ring */
     int ending;                   /* committing or undoing: no way back */
+    int handed_off;               /* the key went to cleanup.c, lock and all */
     unsigned status;              /* the answer once failed, else 0 */
     int nrunning;                 /* replica transfers (PUT or DELETE) */
     int64_t size;                 /* Content-Length, or -1 for chunked */
@@ -173,6 +177,7 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
             else
                 log_msg("PUT %s: volume %s: %s", r->r.url, vol, err);
         }
+        x->timed_out = xf->stalled || vr == VOL_TIMEOUT;
         fail(r, xf->stalled ? 504 : vol_http_status(vr));
     }
     maybe_end(r);
@@ -212,12 +217,6 @@ static void start(struct put_req *r) {
     }
 }
 
-/* finished -- the end: release the key and answer. */
-static void finished(struct put_req *r, unsigned status) {
-    locks_release(r->key, r->keylen);
-    req_finish(&r->r, status);
-}
-
 /* forget_record -- the write failed: the record goes back to what it
  * was (an unlinked key stays unlinked), or goes. */
 static void forget_record(struct put_req *r) {
@@ -225,6 +224,32 @@ static void forget_record(struct put_req *r) {
     int rc = r->had_old ? store_put(r->key, r->keylen, &r->old, err)
                         : store_delete(r->key, r->keylen, err);
     if (rc < 0) log_msg("PUT %s: %s", r->r.url, err);
+}
+
+/* finished -- the end: release the key (unless cleanup.c has it) and
+ * answer. */
+static void finished(struct put_req *r, unsigned status) {
+    if (!r->handed_off) locks_release(r->key, r->keylen);
+    req_finish(&r->r, status);
+}
+
+/* settle_undo -- the undo DELETEs are over: copies not confirmed gone go
+ * to the background clean-up (record and lock with them); else the
+ * record goes back to what it was. */
+static void settle_undo(struct put_req *r) {
+    struct record left = r->rec;
+
+    left.nvolumes = 0;
+    for (int i = 0; i < r->nreplicas; i++)
+        if (r->rep[i].unresolved) left.volumes[left.nvolumes++] = r->rec.volumes[i];
+    if (left.nvolumes > 0 && cleanup_start(r->key, r->keylen, &left) == MKV_OK) {
+        log_msg("PUT %s: %d cop%s not confirmed gone; removing in the background",
+                r->r.url, left.nvolumes, left.nvolumes == 1 ? "y" : "ies");
+        r->handed_off = 1;
+    } else if (r->started) {
+        forget_record(r);
+    }
+    finished(r, r->status);
 }
 
 static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
@@ -235,13 +260,12 @@ static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
     enum vol_result vr = vol_result_of(rc, xf->nofd, code, &vs, err);
 
     x->running = 0;
-    if (vr != VOL_OK || (vs != 204 && vs != 404 && vs != 200))
+    if (vr != VOL_OK || (vs != 204 && vs != 404 && vs != 200)) {
         log_msg("PUT %s: cannot remove the copy on %s: %s", r->r.url,
                 r->volumes[x - r->rep], vr == VOL_OK ? "an error answer" : err);
-    if (--r->nrunning == 0) {
-        forget_record(r);
-        finished(r, r->status);
+        x->unresolved = 1;
     }
+    if (--r->nrunning == 0) settle_undo(r);
     req_release(&r->r);
 }
 
@@ -255,24 +279,28 @@ static void undo(struct put_req *r) {
          * the last byte: a timeout or a reset after that is no proof the
          * volume did not store it (a 404 to this DELETE is fine). */
         if (!x->stored && !x->sent_all) continue;
+        if (x->timed_out) {
+            /* It would time out again now: straight to the clean-up,
+             * so the client hears at once. */
+            x->unresolved = 1;
+            continue;
+        }
         if ((h = loop_xfer_handle(&x->x)) == NULL) {
-            log_msg("PUT %s: out of memory: the copy on %s stays", r->r.url, r->volumes[i]);
+            x->unresolved = 1;
             continue;
         }
         vol_setup_simple(h, x->url, "DELETE");
         x->x.done = undo_done;
         x->x.stall_ms = 0;
         if (loop_xfer_start(&x->x) != MKV_OK) {
-            log_msg("PUT %s: cannot start removing the copy on %s", r->r.url, r->volumes[i]);
+            x->unresolved = 1;
             continue;
         }
         x->running = 1;
         r->nrunning++;
         r->r.busy++;
     }
-    if (r->nrunning > 0) return;
-    if (r->started) forget_record(r);
-    finished(r, r->status);
+    if (r->nrunning == 0) settle_undo(r);
 }
 
 /* committed -- bio_sync's answer for the live record. */
@@ -417,11 +445,7 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
     r->size = size;
     r->keylen = keylen;
     r->had_old = old_found && old.deleted; /* a cut-short write is not kept */
-    if (r->had_old) {
-        r->old = old;
-        for (int i = 0; i < old.nvolumes; i++) /* into r's copy of the buffer */
-            r->old.volumes[i] = r->old.buf + (old.volumes[i] - old.buf);
-    }
+    if (r->had_old) record_copy(&r->old, &old);
     memcpy(r->key, key, keylen);
     r->nreplicas = http_cfg->replicas;
     placement_replicas(http_cfg->volumes, http_cfg->nvolumes, r->nreplicas,

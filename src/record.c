@@ -116,3 +116,17 @@ int record_encode(const struct record *r, char *out, char *err) {
     }
     return (int)n;
 }
+
+void record_copy(struct record *dst, const struct record *src) {
+    size_t o = 0;
+    dst->deleted = src->deleted;
+    dst->writing = src->writing;
+    memcpy(dst->hash, src->hash, sizeof(dst->hash));
+    dst->nvolumes = src->nvolumes;
+    for (int i = 0; i < src->nvolumes; i++) {
+        size_t n = strlen(src->volumes[i]) + 1; /* fits: RECORD_MAX bounds them */
+        memmove(dst->buf + o, src->volumes[i], n);
+        dst->volumes[i] = dst->buf + o;
+        o += n;
+    }
+}

@@ -58,6 +58,41 @@ static atomic_int store_stop;       /* store_close asks the loader to end */
 static size_t store_nrecords;       /* records in the GDBM file; under mu */
 static size_t store_bad;            /* unusable records seen by the scan */
 static size_t store_writing;        /* writes in progress seen by the scan */
+
+/* WRITING records the scan found, kept until store_on_orphan; under mu. */
+struct orphan {
+    struct orphan *next;
+    size_t len;
+    char key[];
+};
+static struct orphan *store_orphans;
+static void (*store_orphan_fn)(const char *key, size_t keylen);
+
+/* do_orphan -- hand a WRITING record on, or keep it; mu held. */
+static void do_orphan(const char *key, size_t keylen) {
+    struct orphan *o;
+    if (store_orphan_fn) {
+        store_orphan_fn(key, keylen);
+        return;
+    }
+    if ((o = malloc(sizeof(*o) + keylen)) == NULL) return; /* reconcile finds it */
+    o->len = keylen;
+    memcpy(o->key, key, keylen);
+    o->next = store_orphans;
+    store_orphans = o;
+}
+
+void store_on_orphan(void (*fn)(const char *key, size_t keylen)) {
+    struct orphan *o;
+    pthread_mutex_lock(&store_mu);
+    store_orphan_fn = fn;
+    while (fn != NULL && (o = store_orphans) != NULL) {
+        store_orphans = o->next;
+        fn(o->key, o->len);
+        free(o);
+    }
+    pthread_mutex_unlock(&store_mu);
+}
 static pthread_mutex_t store_ready_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t store_ready_cv = PTHREAD_COND_INITIALIZER;
 static int store_ready;             /* key sets complete; under ready_mu */
@@ -81,8 +116,8 @@ static int do_scan_chunk(datum *cursor, size_t n) {
             record_decode(v.dptr, (size_t)v.dsize, &r, rerr) != MKV_OK ||
             do_keysets_set(k.dptr, (size_t)k.dsize, &r) != MKV_OK)
             store_bad++;
-        else if (r.writing)
-            store_writing++;
+        else if (r.writing && ++store_writing)
+            do_orphan(k.dptr, (size_t)k.dsize);
         free(v.dptr);
         if (--n == 0) {
             *cursor = k;
@@ -197,6 +232,12 @@ void store_close(void) {
         gdbm_close(store_db);
         store_db = NULL;
     }
+    while (store_orphans) {
+        struct orphan *o = store_orphans;
+        store_orphans = o->next;
+        free(o);
+    }
+    store_orphan_fn = NULL;
     pthread_rwlock_wrlock(&store_ks_lock);
     keyset_free(&store_live);
     keyset_free(&store_unlinked);

@@ -110,7 +110,7 @@ alive "the index survived the Content-Length cases"
 echo "# garbage"
 expect "a garbage request line answers 400" 400 "$(printf 'HELLO THERE\r\n\r\n' | raw)"
 expect "a request line with no version answers 400" 400 "$(printf 'GET /\r\n\r\n' | raw)"
-expect "an absolute URL as the path answers 400" 400 "$(printf 'GET http://evil.example/x HTTP/1.1\r\nHost: x\r\n\r\n' | raw)"
+expect "an absolute-form target is served as its path (RFC 9112): 404 for an absent key" 404 "$(printf 'GET http://evil.example/x HTTP/1.1\r\nHost: x\r\n\r\n' | raw)"
 expect_in "an unknown HTTP version answers 505 or 400" "$(printf 'GET /x HTTP/9.9\r\nHost: x\r\n\r\n' | raw)" 505 400
 got=$(head -c 4096 /dev/urandom | raw)
 expect_in "4 KB of random bytes get 400 or a close" "$got" 400 closed reset
