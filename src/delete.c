@@ -23,6 +23,7 @@ struct replica_rm {
     struct loop_xfer x;           /* DELETE of one copy */
     struct delete_req *r;
     unsigned status;              /* 204 once removed, else the client's */
+    int unknown;                  /* the DELETE may or may not have been done */
     char url[VOL_URL_MAX];
 };
 
@@ -53,21 +54,25 @@ static void settle(struct delete_req *r, unsigned status) {
     if (bio_sync(settled, r) != MKV_OK) settled(r, MKV_ERR);
 }
 
-/* keep_unremoved -- drop the record; or, when some replicas are not
- * confirmed removed (their outcome is unknown), hand the key to the
- * background clean-up with exactly those: the record turns WRITING (GET
- * answers 404, as the client asked) and the copies are removed once
- * their volumes answer. Returns the answer: 204, the first replica's
- * failure, or 500 if the index fails. */
+/* keep_unremoved -- drop the record once every replica is removed. If
+ * some are not, and for one of them nobody knows (a timeout, a broken
+ * transfer), hand the key to the background clean-up with those: the
+ * record turns WRITING (GET answers 404, as the client asked) and the
+ * copies are removed once their volumes answer. If every failure is
+ * known (refused, an error answer), the record keeps exactly the
+ * replicas not removed, and the key stays readable. Returns the answer:
+ * 204, the first replica's failure, or 500 if the index fails. */
 static unsigned keep_unremoved(struct delete_req *r) {
     char err[MKV_ERRLEN];
     struct record left = r->rec;
     unsigned status = 204;
+    int unknown = 0;
 
     left.nvolumes = 0;
     for (int i = 0; i < r->rec.nvolumes; i++) {
         if (r->rm[i].status == 204) continue;
         if (status == 204) status = r->rm[i].status;
+        unknown |= r->rm[i].unknown;
         left.volumes[left.nvolumes++] = r->rec.volumes[i];
     }
     if (left.nvolumes == 0) {
@@ -75,7 +80,7 @@ static unsigned keep_unremoved(struct delete_req *r) {
             log_msg("DELETE %s: %s", r->r.url, err);
             status = 500;
         }
-    } else if (cleanup_start(r->key, r->keylen, &left) == MKV_OK) {
+    } else if (unknown && cleanup_start(r->key, r->keylen, &left) == MKV_OK) {
         r->handed_off = 1;
         log_msg("DELETE %s: %d replica%s not confirmed removed; removing in the background",
                 r->r.url, left.nvolumes, left.nvolumes == 1 ? "" : "s");
@@ -101,6 +106,9 @@ static void rm_done(struct loop_xfer *x, CURLcode rc, long code) {
         m->status = 204;
     } else {
         m->status = vol_http_status(vr);
+        /* Refused, no descriptor, an error answer: the copy is there.
+         * A timeout or a broken transfer: nobody knows. */
+        m->unknown = vr == VOL_TIMEOUT || vr == VOL_FAILED;
         if (vr == VOL_NOFD) {
             log_msg("DELETE %s: out of file descriptors", r->r.url);
         } else {
@@ -127,6 +135,7 @@ static int delete_abort(struct req *rq) {
         loop_xfer_cancel(&r->rm[i].x);
         r->r.busy--; /* req_abort_undone holds r meanwhile */
         r->rm[i].status = 503;
+        r->rm[i].unknown = 1; /* it may have reached the volume */
         cancelled = 1;
     }
     if (!cancelled) return 0;
