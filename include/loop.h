@@ -7,8 +7,8 @@
  * loop's multi handle, which keeps that loop's connections to the volumes
  * alive. The only way in from another thread is loop_post.
  *
- * The daemons share one listening socket (the kernel gives each accepted
- * connection to one of them). */
+ * Each daemon has a listening socket of its own on the same port
+ * (SO_REUSEPORT): the kernel spreads new connections over the loops. */
 #ifndef MKV_LOOP_H
 #define MKV_LOOP_H
 
@@ -39,11 +39,11 @@ struct loop_xfer {
     struct loop_xfer *prev, *next; /* the loop's running transfers */
 };
 
-/* loops_start -- start n loop threads serving listen_fd (listening,
- * non-blocking), each with a daemon of at most conn_limit connections
+/* loops_start -- start n loop threads, loop i serving listen_fds[i]
+ * (listening, non-blocking), each with a daemon of at most conn_limit/n connections
  * and idle_timeout_s seconds before an idle or stalled client is closed.
  * MKV_ERR with err set if any loop cannot start (the others are stopped). */
-int loops_start(int n, int listen_fd, unsigned conn_limit,
+int loops_start(int n, const int *listen_fds, unsigned conn_limit,
                 unsigned idle_timeout_s, char *err);
 
 /* loops_stop -- main thread: every loop stops accepting, gives requests

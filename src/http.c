@@ -23,7 +23,8 @@
 
 const struct http_config *http_cfg;
 
-static int http_listen_fd = -1;
+static int http_listen_fds[64];  /* one per loop (--threads <= 64) */
+static int http_nlisten;
 
 /* Statuses we answer with an empty body; each response is made once. */
 static const unsigned http_statuses[] = {
@@ -321,12 +322,13 @@ struct MHD_Daemon *http_daemon(int listen_fd, unsigned limit, unsigned timeout_s
         MHD_OPTION_END);
 }
 
-/* listen_on -- a non-blocking socket listening on every interface at
- * port: IPv6 and IPv4 together where the host has IPv6, else IPv4. */
-static int listen_on(int port, char *err) {
+/* bind_any -- a non-blocking TCP socket bound to every interface at
+ * port: IPv6 and IPv4 together where the host has IPv6, else IPv4; with
+ * reuseport, SO_REUSEPORT. -1 with errno set on failure. */
+static int bind_any(int port, int reuseport) {
     struct sockaddr_in6 a6;
     struct sockaddr_in a4;
-    int fd, one = 1, zero = 0;
+    int fd, one = 1, zero = 0, e;
 
     fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
@@ -336,27 +338,52 @@ static int listen_on(int port, char *err) {
         a6.sin6_addr = in6addr_any;
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) == 0 && listen(fd, 4096) == 0)
-            return fd;
-        if (errno == EADDRINUSE) goto busy;
+        if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) == 0) return fd;
+        e = errno;
         close(fd);
+        if (e == EADDRINUSE) {
+            errno = e;
+            return -1;
+        }
     }
     fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        mkv_seterr(err, "cannot make a socket: %s", strerror(errno));
-        return -1;
-    }
+    if (fd < 0) return -1;
     memset(&a4, 0, sizeof(a4));
     a4.sin_family = AF_INET;
     a4.sin_port = htons((uint16_t)port);
     a4.sin_addr.s_addr = htonl(INADDR_ANY);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) == 0 && listen(fd, 4096) == 0)
-        return fd;
-busy:
-    mkv_seterr(err, "cannot serve HTTP on port %d: %s", port, strerror(errno));
+    if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) == 0) return fd;
+    e = errno;
     close(fd);
+    errno = e;
     return -1;
+}
+
+/* listen_on -- n listening sockets on port, one per loop, sharing it
+ * with SO_REUSEPORT so the kernel spreads new connections evenly over
+ * the loops. A plain bind first proves the port is free: once ours are
+ * bound, any other process's plain bind fails, so a second index cannot
+ * join the group. MKV_ERR with err set (and nothing left open). */
+static int listen_on(int port, int n, int *fds, char *err) {
+    int probe = bind_any(port, 0), i;
+
+    if (probe < 0) goto fail;
+    close(probe);
+    for (i = 0; i < n; i++) {
+        fds[i] = bind_any(port, 1);
+        if (fds[i] < 0 || listen(fds[i], 4096) != 0) {
+            if (fds[i] >= 0) close(fds[i]);
+            while (i-- > 0) close(fds[i]);
+            goto fail;
+        }
+    }
+    return MKV_OK;
+fail:
+    mkv_seterr(err, "cannot serve HTTP on port %d: %s", port, strerror(errno));
+    return MKV_ERR;
 }
 
 /* fd_budget -- raise the descriptor limit as far as the hard limit
@@ -431,12 +458,13 @@ int http_start(const struct http_config *cfg, char *err) {
                                     "GET, HEAD, PUT, DELETE, UNLINK");
     }
     conns = fd_budget(cfg->max_connections);
-    http_listen_fd = listen_on(cfg->port, err);
-    if (http_listen_fd < 0) return MKV_ERR;
-    if (loops_start(cfg->threads, http_listen_fd, conns, cfg->client_timeout_s, err) !=
+    if (cfg->threads > 64 || listen_on(cfg->port, cfg->threads, http_listen_fds, err) != MKV_OK)
+        return MKV_ERR;
+    http_nlisten = cfg->threads;
+    if (loops_start(cfg->threads, http_listen_fds, conns, cfg->client_timeout_s, err) !=
         MKV_OK) {
-        close(http_listen_fd);
-        http_listen_fd = -1;
+        for (int i = 0; i < http_nlisten; i++) close(http_listen_fds[i]);
+        http_nlisten = 0;
         return MKV_ERR;
     }
     store_on_orphan(on_orphan);
@@ -446,8 +474,8 @@ int http_start(const struct http_config *cfg, char *err) {
 void http_stop(long grace_ms) {
     store_on_orphan(NULL); /* the loops are about to go */
     loops_stop(grace_ms);
-    if (http_listen_fd >= 0) close(http_listen_fd);
-    http_listen_fd = -1;
+    for (int i = 0; i < http_nlisten; i++) close(http_listen_fds[i]);
+    http_nlisten = 0;
     for (size_t i = 0; i < NSTATUS; i++) {
         if (http_prepared[i]) MHD_destroy_response(http_prepared[i]);
         http_prepared[i] = NULL;

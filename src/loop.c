@@ -485,7 +485,7 @@ static void loop_free(struct loop *l) {
     pthread_mutex_destroy(&l->posts_mu); /* posts left are their senders' */
 }
 
-int loops_start(int n, int listen_fd, unsigned conn_limit,
+int loops_start(int n, const int *listen_fds, unsigned conn_limit,
                 unsigned idle_timeout_s, char *err) {
     unsigned each = (conn_limit + (unsigned)n - 1) / (unsigned)n;
     loops = calloc((size_t)n, sizeof(*loops));
@@ -495,7 +495,7 @@ int loops_start(int n, int listen_fd, unsigned conn_limit,
     }
     for (nloops = 0; nloops < n; nloops++) {
         struct loop *l = &loops[nloops];
-        int ok = loop_init(l, listen_fd, each, idle_timeout_s, err) == MKV_OK;
+        int ok = loop_init(l, listen_fds[nloops], each, idle_timeout_s, err) == MKV_OK;
         if (ok && pthread_create(&l->tid, NULL, loop_main, l) != 0) {
             mkv_seterr(err, "cannot start a loop thread");
             ok = 0;
