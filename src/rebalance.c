@@ -2,10 +2,15 @@
  * puts it for the given volumes and replica count.
  *
  * Per key: copy the value to each new replica (streamed from a current
- * one), then rewrite the record, then delete the copies no longer named.
- * Until the record is rewritten the old copies are untouched, so a
- * failure or an interruption at any point loses nothing; running the
- * command again finishes the work. */
+ * one), then write the copies no longer named to the stale-copy journal
+ * (INDEX.stale, fsynced), then rewrite the record, then delete those
+ * copies. Until the record is rewritten the old copies are untouched, so
+ * a failure or an interruption at any point loses nothing; and a copy
+ * left behind (its volume down, or the run killed) stays in the journal,
+ * which every run works off first: running the command again finishes
+ * the work, and it exits 1 while anything is left. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +25,8 @@
 #include "stream.h"
 #include "volclient.h"
 
+#include <unistd.h>
+
 #define REBALANCE_THREADS 8
 #define REBALANCE_RING (1024 * 1024)
 
@@ -33,7 +40,155 @@ static struct progress rl_progress;
 static struct keyref *rl_keys;
 static size_t rl_nkeys, rl_cap;
 static atomic_size_t rl_next;
-static atomic_long rl_moved;
+static atomic_long rl_moved, rl_left;
+
+/* The stale-copy journal: "VOLUME HEXKEY" lines, one per copy that a
+ * rewritten record no longer names and that is not known to be gone. */
+struct stale {
+    char volume[PLACEMENT_VOLUME_MAX + 8];
+    char *key;
+    size_t len;
+    int done;                     /* removed (or named again): not kept */
+};
+static pthread_mutex_t rl_stale_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct stale *rl_stale;
+static size_t rl_nstale, rl_capstale;
+static int rl_journal = -1;       /* INDEX.stale, appended to */
+static char rl_journal_path[4096];
+
+/* stale_add -- remember a stale copy; rl_stale_mu held. Returns its
+ * index, or -1 when out of memory. */
+static long do_stale_add(const char *volume, const char *key, size_t len) {
+    struct stale *s;
+    if (rl_nstale == rl_capstale) {
+        size_t cap = rl_capstale ? 2 * rl_capstale : 256;
+        s = realloc(rl_stale, cap * sizeof(*s));
+        if (s == NULL) return -1;
+        rl_stale = s;
+        rl_capstale = cap;
+    }
+    s = &rl_stale[rl_nstale];
+    if ((s->key = malloc(len)) == NULL) return -1;
+    snprintf(s->volume, sizeof(s->volume), "%s", volume);
+    memcpy(s->key, key, len);
+    s->len = len;
+    s->done = 0;
+    return (long)rl_nstale++;
+}
+
+/* journal_line -- "VOLUME HEXKEY\n" into out; its length. */
+static size_t journal_line(const struct stale *s, char *out) {
+    static const char hex[] = "0123456789abcdef";
+    size_t n = (size_t)sprintf(out, "%s ", s->volume);
+    for (size_t i = 0; i < s->len; i++) {
+        out[n++] = hex[(unsigned char)s->key[i] >> 4];
+        out[n++] = hex[(unsigned char)s->key[i] & 15];
+    }
+    out[n++] = '\n';
+    return n;
+}
+
+/* journal_load -- read what an earlier run left; MKV_ERR on a bad file. */
+static int journal_load(char *err) {
+    FILE *f = fopen(rl_journal_path, "r");
+    char line[PLACEMENT_VOLUME_MAX + 16 + 2 * MKV_KEY_MAX];
+    if (f == NULL) {
+        if (errno == ENOENT) return MKV_OK;
+        mkv_seterr(err, "%s: %s", rl_journal_path, strerror(errno));
+        return MKV_ERR;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char key[MKV_KEY_MAX], *sp = strchr(line, ' ');
+        size_t hl, i;
+        if (sp == NULL) goto bad;
+        *sp++ = '\0';
+        hl = strcspn(sp, "\n");
+        if (hl == 0 || hl % 2 || hl / 2 > MKV_KEY_MAX || !record_volume_ok(line)) goto bad;
+        for (i = 0; i < hl / 2; i++) {
+            unsigned v;
+            if (sscanf(sp + 2 * i, "%2x", &v) != 1) goto bad;
+            key[i] = (char)v;
+        }
+        if (do_stale_add(line, key, hl / 2) < 0) goto bad;
+    }
+    fclose(f);
+    return MKV_OK;
+bad:
+    fclose(f);
+    mkv_seterr(err, "%s: not a stale-copy journal; fix or remove it", rl_journal_path);
+    return MKV_ERR;
+}
+
+/* journal_write -- append the stale copies [from, to) and fsync. */
+static int journal_write(size_t from, size_t to) {
+    char line[PLACEMENT_VOLUME_MAX + 16 + 2 * MKV_KEY_MAX];
+    for (size_t i = from; i < to; i++) {
+        size_t n = journal_line(&rl_stale[i], line);
+        if (write(rl_journal, line, n) != (ssize_t)n) return MKV_ERR;
+    }
+    return fsync(rl_journal) == 0 ? MKV_OK : MKV_ERR;
+}
+
+/* journal_finish -- keep in the journal only the copies still there. */
+static int journal_finish(void) {
+    char tmp[sizeof(rl_journal_path) + 8], line[PLACEMENT_VOLUME_MAX + 16 + 2 * MKV_KEY_MAX];
+    size_t left = 0;
+    int fd;
+
+    for (size_t i = 0; i < rl_nstale; i++) left += !rl_stale[i].done;
+    if (left == 0) return unlink(rl_journal_path) == 0 || errno == ENOENT ? MKV_OK : MKV_ERR;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", rl_journal_path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return MKV_ERR;
+    for (size_t i = 0; i < rl_nstale; i++) {
+        size_t n;
+        if (rl_stale[i].done) continue;
+        n = journal_line(&rl_stale[i], line);
+        if (write(fd, line, n) != (ssize_t)n) {
+            close(fd);
+            return MKV_ERR;
+        }
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) return MKV_ERR;
+    return rename(tmp, rl_journal_path) == 0 ? MKV_OK : MKV_ERR;
+}
+
+/* mark_done -- stale copy i is gone (or not stale). */
+static void mark_done(size_t i) {
+    pthread_mutex_lock(&rl_stale_mu);
+    rl_stale[i].done = 1;
+    pthread_mutex_unlock(&rl_stale_mu);
+}
+
+/* remove_stale -- delete stale copy i, unless its key's record names
+ * that volume again. MKV_ERR when the copy may still be there. The entry
+ * is copied out under the lock: other threads may grow the array. */
+static int remove_stale(size_t i) {
+    char path[PLACEMENT_PATH_MAX], url[VOL_URL_MAX], err[MKV_ERRLEN];
+    struct stale s;
+    struct record rec;
+    long st = 0;
+    int found;
+
+    pthread_mutex_lock(&rl_stale_mu);
+    s = rl_stale[i];
+    pthread_mutex_unlock(&rl_stale_mu);
+    found = store_get(s.key, s.len, &rec, err);
+    if (found < 0) return MKV_ERR;
+    for (int v = 0; found == 1 && v < rec.nvolumes; v++)
+        if (strcmp(rec.volumes[v], s.volume) == 0) {
+            mark_done(i); /* a live copy now: not stale */
+            return MKV_OK;
+        }
+    placement_path(s.key, s.len, path);
+    vol_url(url, s.volume, path);
+    if (vol_delete(url, &st, err) != VOL_OK || (st != 204 && st != 404 && st != 200)) {
+        log_msg("rebalance: stale copy %s not removed: %s", url, st ? "unexpected status" : err);
+        return MKV_ERR;
+    }
+    mark_done(i);
+    return MKV_OK;
+}
 
 static int collect(const char *key, size_t keylen, void *arg) {
     (void)arg;
@@ -112,7 +267,7 @@ static int move_key(const char *key, size_t keylen) {
     char err[MKV_ERRLEN];
     struct record rec, next;
     int same = 1, i, j, rc;
-    long st;
+    long first, last;
 
     rc = store_get(key, keylen, &rec, err);
     if (rc <= 0) {
@@ -146,23 +301,30 @@ static int move_key(const char *key, size_t keylen) {
     }
     next.nvolumes = rl_opts->replicas;
     for (i = 0; i < rl_opts->replicas; i++) next.volumes[i] = want[i];
+    /* The copies the new record drops go to the journal first, so none
+     * is forgotten if this run stops before they are deleted. */
+    pthread_mutex_lock(&rl_stale_mu);
+    first = (long)rl_nstale;
+    for (i = 0; i < rec.nvolumes; i++) {
+        int wanted = 0;
+        for (j = 0; j < rl_opts->replicas; j++)
+            if (strcmp(rec.volumes[i], want[j]) == 0) wanted = 1;
+        if (!wanted && do_stale_add(rec.volumes[i], key, keylen) < 0) first = -1;
+    }
+    last = (long)rl_nstale;
+    if (first < 0 || journal_write((size_t)first, (size_t)last) != MKV_OK) {
+        pthread_mutex_unlock(&rl_stale_mu);
+        log_msg("rebalance: cannot write %s; key kept where it was", rl_journal_path);
+        return MKV_ERR;
+    }
+    pthread_mutex_unlock(&rl_stale_mu);
     if (store_put(key, keylen, &next, err) != MKV_OK) {
         log_msg("rebalance: %s", err);
         return MKV_ERR;
     }
     rc = MKV_OK;
-    for (i = 0; i < rec.nvolumes; i++) {
-        int wanted = 0;
-        for (j = 0; j < rl_opts->replicas; j++)
-            if (strcmp(rec.volumes[i], want[j]) == 0) wanted = 1;
-        if (wanted) continue;
-        vol_url(src, rec.volumes[i], path);
-        if (vol_delete(src, &st, err) != VOL_OK || (st != 204 && st != 404 && st != 200)) {
-            log_msg("rebalance: stale copy %s not removed: %s", src,
-                    st ? "unexpected status" : err);
-            rc = MKV_ERR;
-        }
-    }
+    for (long k = first; k < last; k++)
+        if (remove_stale((size_t)k) != MKV_OK) rc = MKV_ERR;
     atomic_fetch_add(&rl_moved, 1);
     return rc;
 }
@@ -185,6 +347,7 @@ int rebalance_run(const struct opts *o) {
     int n = 0;
 
     rl_opts = o;
+    err[0] = '\0';
     if (store_open(o->index, STORE_SERVE, 0, err) != MKV_OK) {
         log_msg("rebalance: %s%s", err,
                 strstr(err, "in use") ? "; stop the server first" : "");
@@ -195,6 +358,20 @@ int rebalance_run(const struct opts *o) {
         store_close();
         return 1;
     }
+    snprintf(rl_journal_path, sizeof(rl_journal_path), "%s.stale", o->index);
+    if (journal_load(err) != MKV_OK ||
+        (rl_journal = open(rl_journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+        log_msg("rebalance: %s", rl_journal < 0 && err[0] == '\0' ? strerror(errno) : err);
+        store_close();
+        vol_cleanup();
+        return 1;
+    }
+    /* First what an earlier run left: its stale copies. */
+    for (size_t i = 0, n0 = rl_nstale; i < n0; i++)
+        if (remove_stale(i) != MKV_OK) atomic_fetch_add(&rl_progress.errors, 1);
+    if (rl_nstale > 0)
+        log_msg("rebalance: %zu stale cop%s from an earlier run handled", rl_nstale,
+                rl_nstale == 1 ? "y" : "ies");
     store_listable(24L * 3600 * 1000); /* all keys, however long it takes */
     store_list(0, "", 0, NULL, 0, collect, NULL);
     store_list(1, "", 0, NULL, 0, collect, NULL);
@@ -204,11 +381,23 @@ int rebalance_run(const struct opts *o) {
     if (n == 0) move_thread(NULL);
     for (int i = 0; i < n; i++) pthread_join(tids[i], NULL);
     progress_stop(&rl_progress, "keys checked");
-    log_msg("rebalance: %ld of %zu keys moved, %ld errors", atomic_load(&rl_moved),
-            rl_nkeys, atomic_load(&rl_progress.errors));
+    if (journal_finish() != MKV_OK) {
+        log_msg("rebalance: cannot rewrite %s: %s", rl_journal_path, strerror(errno));
+        atomic_fetch_add(&rl_progress.errors, 1);
+    }
+    for (size_t i = 0; i < rl_nstale; i++) {
+        if (!rl_stale[i].done) atomic_fetch_add(&rl_left, 1);
+        free(rl_stale[i].key);
+    }
+    free(rl_stale);
+    close(rl_journal);
+    log_msg("rebalance: %ld of %zu keys moved, %ld errors, %ld stale cop%s left in %s",
+            atomic_load(&rl_moved), rl_nkeys, atomic_load(&rl_progress.errors),
+            atomic_load(&rl_left), atomic_load(&rl_left) == 1 ? "y" : "ies",
+            atomic_load(&rl_left) ? rl_journal_path : "none");
     store_close();
     vol_cleanup();
     for (size_t i = 0; i < rl_nkeys; i++) free(rl_keys[i].key);
     free(rl_keys);
-    return atomic_load(&rl_progress.errors) ? 1 : 0;
+    return atomic_load(&rl_progress.errors) || atomic_load(&rl_left) ? 1 : 0;
 }

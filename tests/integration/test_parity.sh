@@ -249,6 +249,27 @@ start_index "$WORK/r3.db" --replicas 3 $VOLS5 || exit 1
 check_balanced 3 $VOLS5
 stop "$IPID"
 
+echo "# an interrupted rebalance is finished by the next run"
+# Volume 4 is down during a move to 3 x 2: its copies can be neither read
+# nor deleted. Then it comes back on its port with its data.
+stop "$VPID4"
+# shellcheck disable=SC2086
+"$BIN"/mkv-index rebalance --index "$WORK/r3.db" --replicas 2 $VOLS3 2>"$WORK/rl3.err"
+expect "a rebalance with a volume down exits 1" 1 "$?"
+if [ -s "$WORK/r3.db.stale" ]; then ok "and leaves the copies it could not delete in its journal"; else bad "and leaves the copies it could not delete in its journal"; fi
+"$BIN"/mkv-volume "${VP[4]}" "$WORK/v4" >>"$WORK/v4.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_http "http://127.0.0.1:${VP[4]}/" || bad "volume 4 comes back"
+# shellcheck disable=SC2086
+"$BIN"/mkv-index rebalance --index "$WORK/r3.db" --replicas 2 $VOLS3 2>"$WORK/rl4.err"
+expect "once it answers again, the next run exits 0" 0 "$?"
+if [ ! -e "$WORK/r3.db.stale" ]; then ok "and empties the journal"; else bad "and empties the journal" "$(wc -l <"$WORK/r3.db.stale") left"; fi
+# shellcheck disable=SC2086
+start_index "$WORK/r3.db" --replicas 2 $VOLS3 || exit 1
+# shellcheck disable=SC2086
+check_balanced 2 $VOLS3
+stop "$IPID"
+
 echo "# subvolumes, md5sum off, fallback"
 # shellcheck disable=SC2086
 start_index "$WORK/sv.db" --subvolumes 4 --replicas 2 --md5sum=false --fallback "localhost:${VP[5]}" $VOLS3 || exit 1
