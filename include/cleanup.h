@@ -11,7 +11,8 @@
  * the copy gone (a late PUT landing between them is caught by the
  * second). Then the record is removed and the key unlocked. Rounds back
  * off from 1 s to 60 s. A WRITING record found at start-up (a crash cut
- * its write short) is cleaned the same way. */
+ * its write short) is cleaned the same way, but at once and with one
+ * round: nothing of the dead process's requests can still arrive. */
 #ifndef MKV_CLEANUP_H
 #define MKV_CLEANUP_H
 

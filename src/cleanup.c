@@ -31,6 +31,7 @@ struct cleanup {
     struct record rec;            /* the volumes still to clean */
     struct target t[RECORD_MAX_VOLUMES];
     int running;                  /* DELETEs of this round under way */
+    int confirms;                 /* rounds that must find each copy gone */
     long backoff_ms;
     size_t keylen;
     char key[MKV_KEY_MAX];
@@ -54,7 +55,7 @@ static void round_over(struct cleanup *c) {
     int left = 0, all_gone_once = 1;
 
     for (int i = 0; i < c->rec.nvolumes; i++) {
-        if (c->t[i].confirms >= CLEANUP_CONFIRMS) continue;
+        if (c->t[i].confirms >= c->confirms) continue;
         left++;
         if (c->t[i].confirms == 0) all_gone_once = 0;
     }
@@ -94,7 +95,7 @@ static void next_round(struct loop_timer *tm) {
     for (int i = 0; i < c->rec.nvolumes; i++) {
         struct target *t = &c->t[i];
         CURL *h;
-        if (t->confirms >= CLEANUP_CONFIRMS || (h = loop_xfer_handle(&t->x)) == NULL) continue;
+        if (t->confirms >= c->confirms || (h = loop_xfer_handle(&t->x)) == NULL) continue;
         t->c = c;
         vol_url(t->url, c->rec.volumes[i], path);
         vol_setup_simple(h, t->url, "DELETE");
@@ -105,11 +106,15 @@ static void next_round(struct loop_timer *tm) {
     if (c->running == 0) round_over(c); /* none could start: later */
 }
 
-int cleanup_start(const char *key, size_t keylen, const struct record *rec) {
+/* start -- the clean-up of key: the first round in first_ms, each copy
+ * done once confirms rounds found it gone. */
+static int start(const char *key, size_t keylen, const struct record *rec,
+                 long first_ms, int confirms) {
     struct cleanup *c = calloc(1, sizeof(*c));
     char err[MKV_ERRLEN];
 
     if (c == NULL) return MKV_ERR;
+    c->confirms = confirms;
     record_copy(&c->rec, rec);
     c->rec.deleted = 0;
     c->rec.writing = 1;
@@ -123,8 +128,12 @@ int cleanup_start(const char *key, size_t keylen, const struct record *rec) {
     if (cleanups) cleanups->prev = c;
     cleanups = c;
     atomic_fetch_add(&cleanup_count, 1);
-    loop_timer_add(&c->timer, c->backoff_ms);
+    loop_timer_add(&c->timer, first_ms);
     return MKV_OK;
+}
+
+int cleanup_start(const char *key, size_t keylen, const struct record *rec) {
+    return start(key, keylen, rec, CLEANUP_FIRST_MS, CLEANUP_CONFIRMS);
 }
 
 void cleanup_adopt(const char *key, size_t keylen) {
@@ -132,8 +141,10 @@ void cleanup_adopt(const char *key, size_t keylen) {
     struct record rec;
 
     if (locks_acquire(key, keylen) != 1) return; /* a write of it is under way */
+    /* The process that wrote it is gone, and its connections with it:
+     * nothing of it can still arrive, so one look, at once, will do. */
     if (store_get(key, keylen, &rec, err) != 1 || !rec.writing ||
-        cleanup_start(key, keylen, &rec) != MKV_OK)
+        start(key, keylen, &rec, 0, 1) != MKV_OK)
         locks_release(key, keylen);
 }
 
