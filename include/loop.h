@@ -38,6 +38,23 @@ struct loop_xfer {
     struct loop_xfer *prev, *next; /* the loop's running transfers */
 };
 
+/* A timer on a loop: done(t) runs once on the loop that started it, ms
+ * after loop_timer_start, unless cancelled first. The owner keeps the
+ * struct alive until then. When a loop ends, its pending timers run at
+ * once (new transfers are refused by then), so no owner waits forever. */
+struct loop_timer {
+    void (*done)(struct loop_timer *t);
+    double at;                    /* when, ms (mkv_now_ms) */
+    int armed;
+    struct loop_timer *prev, *next; /* the loop's pending timers */
+};
+
+/* loop_timer_start -- on a loop: run t->done in ms milliseconds. */
+void loop_timer_start(struct loop_timer *t, long ms);
+
+/* loop_timer_cancel -- t will not run; safe when not armed. */
+void loop_timer_cancel(struct loop_timer *t);
+
 /* loops_start -- start n loop threads serving listen_fd (listening,
  * non-blocking), each with a daemon of at most conn_limit connections
  * and idle_timeout_s seconds before an idle or stalled client is closed.

@@ -50,6 +50,7 @@ struct loop {
     double idle_since;            /* last time a transfer ran */
     int nsockets;                 /* open volume connections */
     struct loop_xfer *xfers;      /* running transfers */
+    struct loop_timer *timers;    /* pending timers, unordered (few) */
     CURL *pool[LOOP_POOL];
     int npool;
     enum loop_phase phase;
@@ -297,6 +298,42 @@ static void trim(struct loop *l, double now) {
     l->idle_since = now;
 }
 
+/* --- timers ----------------------------------------------------------- */
+
+void loop_timer_start(struct loop_timer *t, long ms) {
+    struct loop *l = loop_self;
+    t->at = mkv_now_ms() + (double)ms;
+    t->armed = 1;
+    t->prev = NULL;
+    t->next = l->timers;
+    if (l->timers) l->timers->prev = t;
+    l->timers = t;
+}
+
+void loop_timer_cancel(struct loop_timer *t) {
+    struct loop *l = loop_self;
+    if (!t->armed) return;
+    if (t->prev) t->prev->next = t->next;
+    else l->timers = t->next;
+    if (t->next) t->next->prev = t->prev;
+    t->armed = 0;
+}
+
+/* run_timers -- those due by now (all of them with now < 0). done may
+ * start or cancel timers, so the scan starts over after each. */
+static void run_timers(struct loop *l, double now) {
+    struct loop_timer *t = l->timers;
+    while (t) {
+        if (now >= 0 && t->at > now) {
+            t = t->next;
+            continue;
+        }
+        loop_timer_cancel(t);
+        t->done(t);
+        t = l->timers;
+    }
+}
+
 /* --- the loop ---------------------------------------------------------- */
 
 /* timeout_ms -- how long epoll may sleep. */
@@ -311,6 +348,8 @@ static int timeout_ms(struct loop *l, double now) {
     if (!l->xfers && l->nsockets > LOOP_IDLE_SOCKETS && l->idle_since + LOOP_IDLE_MS < until)
         until = l->idle_since + LOOP_IDLE_MS;
     if (l->phase != RUNNING && l->phase_until < until) until = l->phase_until;
+    for (struct loop_timer *tm = l->timers; tm; tm = tm->next)
+        if (tm->at < until) until = tm->at;
     t = until - now;
     return t <= 0 ? 0 : (int)t + 1;
 }
@@ -344,9 +383,13 @@ static int shutdown_step(struct loop *l, double now) {
         l->phase = FINISHING;
     }
     if (req_count_live() > 0 && now < l->phase_until) return 0;
-    /* Past the last deadline: end what still runs (undo transfers). */
+    /* Past the last deadline: end what still runs (undo transfers) and
+     * what waits (timers), until nothing does. */
     l->refuse = 1;
-    while (l->xfers) end_xfer(l, l->xfers, CURLE_ABORTED_BY_CALLBACK);
+    while (l->xfers || l->timers) {
+        while (l->xfers) end_xfer(l, l->xfers, CURLE_ABORTED_BY_CALLBACK);
+        run_timers(l, -1);
+    }
     return 1;
 }
 
@@ -381,6 +424,7 @@ static void *loop_main(void *arg) {
             curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         reap_xfers(l);
+        run_timers(l, now);
         if (l->xfers && now >= l->sweep_at) {
             sweep(l, now);
             l->sweep_at = now + LOOP_SWEEP_MS;
