@@ -16,7 +16,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD) $(WARN) $(CFLAGS) \
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
-COMMON_SRC = src/log.c
+COMMON_SRC = src/log.c src/volspace.c
 INDEX_SRC  = src/autoindex.c src/bio.c src/delete.c src/get.c src/health.c \
              src/http.c src/index_main.c src/key.c src/keyset.c src/list.c \
              src/locks.c src/loop.c src/metrics.c src/opts.c src/placement.c \
