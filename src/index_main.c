@@ -41,6 +41,9 @@ int main(int argc, char **argv) {
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Past RLIMIT_FSIZE a write must fail with EFBIG, which the store
+     * recovers from, rather than kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
 
     if (o.command == OPTS_REBUILD) return rebuild_run(&o);
     if (o.command == OPTS_REBALANCE) return rebalance_run(&o);
@@ -55,6 +58,11 @@ int main(int argc, char **argv) {
     /* --sync's fsyncs are the helper thread's (bio.c), not the store's. */
     if (store_open(o.index, STORE_SERVE, 0, err) != MKV_OK) {
         log_msg("%s", err);
+        return 1;
+    }
+    if (store_reserve(o.min_free, err) != MKV_OK) {
+        log_msg("%s", err);
+        store_close();
         return 1;
     }
     if (vol_init(o.connect_timeout_ms, o.voltimeout_ms, o.stall_timeout_ms,
