@@ -17,9 +17,14 @@ enum log_kind {
     LOG_NOFD,                     /* out of file descriptors */
     LOG_REFUSED,                  /* a client's request refused as malformed */
     LOG_HEALTH,                   /* a health check found a problem */
-    LOG_VOLUME,                   /* volume i is LOG_VOLUME + i */
-    LOG_KINDS = LOG_VOLUME + 64   /* 64: PLACEMENT_MAX_VOLUMES */
+    LOG_VOLUME,                   /* volume i: log_kind_volume(i) */
+    LOG_KINDS = LOG_VOLUME + 65   /* 64 (PLACEMENT_MAX_VOLUMES) and "other" */
 };
+
+/* log_kind_volume -- the kind for volume i of the configured list; any
+ * other (i < 0: a volume a record names but the list does not) shares
+ * the last. */
+static inline int log_kind_volume(int i) { return LOG_VOLUME + (i >= 0 && i < 64 ? i : 64); }
 
 /* log_limited -- log_msg for errors on hot paths. The first line of a
  * kind is written; after that at most one a second, each saying how many

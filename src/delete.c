@@ -92,7 +92,7 @@ static void rm_done(struct loop_xfer *x, CURLcode rc, long code) {
         if (vr == VOL_NOFD) {
             log_limited(LOG_NOFD, "DELETE %s: out of file descriptors", r->r.url);
         } else {
-            int kind = LOG_VOLUME + http_volume_index(vol);
+            int kind = log_kind_volume(http_volume_index(vol));
             metrics_volume_error(vol);
             if (vr == VOL_OK)
                 log_limited(kind, "DELETE %s: volume %s answered %ld", r->r.url, vol, vs);

@@ -144,7 +144,7 @@ static void probe_done(struct loop_xfer *x, CURLcode rc, long code) {
         req_finish(&r->r, 503);
     } else {
         if (vr != VOL_OK) metrics_volume_error(r->rec.volumes[v]);
-        log_limited(LOG_VOLUME + http_volume_index(r->rec.volumes[v]),
+        log_limited(log_kind_volume(http_volume_index(r->rec.volumes[v])),
                     "GET %s: probe of %s: %s", r->r.url, r->rec.volumes[v],
                     vr == VOL_OK ? "value missing" : err);
         if (r->first == VOL_OK) r->first = vr;

@@ -166,7 +166,7 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
     } else if (vr == VOL_ABORTED && r->status != 0) {
         /* cut short by fail(): nothing stored, nothing to say */
     } else {
-        int kind = LOG_VOLUME + http_volume_index(vol);
+        int kind = log_kind_volume(http_volume_index(vol));
         if (vr == VOL_NOFD) {
             log_limited(LOG_NOFD, "PUT %s: out of file descriptors", r->r.url);
         } else {
@@ -210,7 +210,8 @@ static void start(struct put_req *r) {
         x->x.done = replica_done;
         x->x.stall_ms = vol_stall_ms();
         if (loop_xfer_start(&x->x) != MKV_OK) {
-            log_limited(LOG_NOFD, "PUT %s: cannot start the transfer to %s", r->r.url, r->volumes[i]);
+            log_limited(LOG_NOFD, "PUT %s: cannot start the transfer to %s", r->r.url,
+                        r->volumes[i]);
             fail(r, 503);
             return;
         }
@@ -245,7 +246,7 @@ static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
 
     x->running = 0;
     if (vr != VOL_OK || (vs != 204 && vs != 404 && vs != 200))
-        log_limited(LOG_VOLUME + http_volume_index(r->volumes[x - r->rep]),
+        log_limited(log_kind_volume(http_volume_index(r->volumes[x - r->rep])),
                     "PUT %s: cannot remove the copy on %s: %s", r->r.url,
                     r->volumes[x - r->rep], vr == VOL_OK ? "an error answer" : err);
     undo_step(r);
@@ -273,7 +274,7 @@ static void space_read(struct loop_xfer *xf, CURLcode rc, long code) {
         space_human(need, want, sizeof(want));
         snprintf(r->why, sizeof(r->why), "volume %s is out of space: %s free, %s needed",
                  vol, have, want);
-        log_limited(LOG_VOLUME + http_volume_index(vol), "PUT %s: %s", r->r.url, r->why);
+        log_limited(log_kind_volume(http_volume_index(vol)), "PUT %s: %s", r->r.url, r->why);
         r->status = 507;
     }
     undo_step(r);
