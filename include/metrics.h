@@ -23,7 +23,8 @@ void metrics_in_flight(int delta);
 void metrics_volume_error(const char *volume);
 
 /* metrics_render -- the Prometheus text into a malloc'd buffer (*len
- * bytes), or NULL when out of memory; keys is the index's record count. */
-char *metrics_render(size_t keys, size_t *len);
+ * bytes), or NULL when out of memory; keys is the index's record count,
+ * writable whether it takes writes (store_state). */
+char *metrics_render(size_t keys, int writable, size_t *len);
 
 #endif

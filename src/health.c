@@ -162,8 +162,10 @@ void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
 
 enum MHD_Result metrics_answer(struct MHD_Connection *c, const char *method,
                                const char *url) {
+    char state[2 * MKV_ERRLEN];
     size_t len;
-    char *body = metrics_render(store_count(), &len);
+    int writable = store_state(state, sizeof(state));
+    char *body = metrics_render(store_count(), writable, &len);
     if (body == NULL) return http_respond(c, method, url, 503);
     return http_answer(c, method, url, 200, body, len,
                        "text/plain; version=0.0.4; charset=utf-8");

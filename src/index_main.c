@@ -13,7 +13,7 @@
 
 int main(int argc, char **argv) {
     static struct opts o;
-    char err[MKV_ERRLEN];
+    char err[MKV_ERRLEN], state[2 * MKV_ERRLEN];
     static struct http_config hc;
     sigset_t sigs;
     int sig;
@@ -92,9 +92,10 @@ int main(int argc, char **argv) {
         store_close();
         return 1;
     }
-    log_msg("serving on port %d, index %s (%zu keys), %d volume%s, %d replica%s, "
+    store_state(state, sizeof(state));
+    log_msg("serving on port %d, index %s (%zu keys; %s), %d volume%s, %d replica%s, "
             "%d event loop%s",
-            o.port, o.index, store_count(), o.nvolumes, o.nvolumes == 1 ? "" : "s",
+            o.port, o.index, store_count(), state, o.nvolumes, o.nvolumes == 1 ? "" : "s",
             o.replicas, o.replicas == 1 ? "" : "s", o.threads, o.threads == 1 ? "" : "s");
 
     for (;;) {
