@@ -16,11 +16,12 @@
  * what is on disk may be half-updated. The store then recovers at once,
  * in process: gdbm_recover rebuilds the file from the handle's view
  * (which holds every write acknowledged so far) into a new file renamed
- * over the old, which needs room for a copy. Until that succeeds (tried
- * again every second, backing off to 30 s) the store is broken: reads
- * answer STORE_DOWN, writes are refused, deletes are remembered and done
- * once it is recovered. A file found needing recovery at start-up is
- * recovered the same way before serving. */
+ * over the old, which needs room for a copy. Until that succeeds (room
+ * checked every 100 ms; a failed attempt retried after 1 s, backing off
+ * to 30 s) the store is broken: reads go on from the handle's view,
+ * writes are refused, deletes are remembered and done once it is
+ * recovered. A file found needing recovery at start-up is recovered the
+ * same way before serving. */
 #ifndef MKV_STORE_H
 #define MKV_STORE_H
 
@@ -56,7 +57,7 @@ enum store_found {
     STORE_ABSENT = 0,
     STORE_FOUND = 1,
     STORE_BAD = -1,               /* the record is malformed (a 500) */
-    STORE_DOWN = -2               /* the index cannot be read now (a 503) */
+    STORE_DOWN = -2               /* the index cannot read it now (a 503) */
 };
 
 /* store_get -- look key up: fills r when STORE_FOUND; err set on

@@ -33,16 +33,18 @@ static struct keyset store_live, store_unlinked;
 
 /* Broken: a GDBM call failed and marked the handle as needing recovery,
  * and recovery has not succeeded yet. Set and cleared under mu; read
- * without it by store_get and store_admit, which then take mu only when
- * a retry is due. */
+ * without it by store_admit, which then takes mu only when a retry is
+ * due. */
 static atomic_int store_broken;
 static _Atomic double store_retry_at; /* when to try recovering again */
 static double store_retry_ms;         /* the backoff; under mu */
 static char store_broken_why[MKV_ERRLEN]; /* what failed; under mu */
+static char store_waiting[160];           /* why not recovered yet; under mu */
 static atomic_int store_broken_space;     /* ... for want of space */
 static int store_dir_bits = -1;       /* GDBM's directory depth; under mu */
 
-#define STORE_RETRY_MIN_MS 1000.0
+#define STORE_ROOM_EVERY_MS 100.0   /* broken: how often room is checked */
+#define STORE_RETRY_MIN_MS 1000.0   /* after a failed attempt, with room */
 #define STORE_RETRY_MAX_MS 30000.0
 
 /* Deletes that could not be done while broken, done after a recovery. */
@@ -201,9 +203,11 @@ static int room_for_copy(char *why, size_t len) {
 /* do_recover -- rebuild the file from the handle's view (gdbm_recover
  * with GDBM_RCVR_FORCE: the check pass cannot be trusted while changed
  * buckets wait in the handle's cache) into a new file renamed over the
- * old; mu held. On success the store is no longer broken; on failure the
- * partial copy is removed and the next try is scheduled. Returns 1 when
- * the handle is usable. */
+ * old; mu held. Tried only when there is room for the copy (checked
+ * every STORE_ROOM_EVERY_MS, so it starts soon after room is made); an
+ * attempt that fails with room is retried after a backoff (1 s doubling
+ * to 30 s), its partial copy removed. On success the store is no longer
+ * broken. Returns 1 when the handle is usable. */
 static int do_recover(void) {
     gdbm_recovery rcvr;
     struct leftovers before;
@@ -211,16 +215,10 @@ static int do_recover(void) {
     gdbm_count_t n;
     int rc;
 
-    char why[160];
-
-    if (!room_for_copy(why, sizeof(why))) {
-        if (store_retry_ms < STORE_RETRY_MIN_MS) store_retry_ms = STORE_RETRY_MIN_MS;
-        atomic_store(&store_retry_at, mkv_now_ms() + store_retry_ms);
-        log_limited(LOG_INDEX, "index: cannot recover yet: %s; reads answer 503 and "
-                    "writes are refused until it is recovered (next try in %.0f s)",
-                    why, store_retry_ms / 1000);
-        store_retry_ms *= 2;
-        if (store_retry_ms > STORE_RETRY_MAX_MS) store_retry_ms = STORE_RETRY_MAX_MS;
+    if (!room_for_copy(store_waiting, sizeof(store_waiting))) {
+        atomic_store(&store_retry_at, t0 + STORE_ROOM_EVERY_MS);
+        log_limited(LOG_INDEX, "index: cannot recover yet: %s; reads go on from memory, "
+                    "writes are refused until it is recovered", store_waiting);
         return 0;
     }
     memset(&rcvr, 0, sizeof(rcvr));
@@ -233,10 +231,11 @@ static int do_recover(void) {
     if (rc != 0 || gdbm_count(store_db, &n) != 0) {
         int e = gdbm_last_syserr(store_db);
         remove_new_leftovers(&before);
-        if (store_retry_ms < STORE_RETRY_MIN_MS) store_retry_ms = STORE_RETRY_MIN_MS;
         atomic_store(&store_retry_at, mkv_now_ms() + store_retry_ms);
+        snprintf(store_waiting, sizeof(store_waiting), "the last try failed: %s%s%s",
+                 gdbm_db_strerror(store_db), e ? ": " : "", e ? strerror(e) : "");
         /* Not rate-limited: the backoff already spaces these out. */
-        log_msg("index: recovery failed: %s%s%s; reads answer 503 and writes are "
+        log_msg("index: recovery failed: %s%s%s; reads go on from memory, writes are "
                 "refused until it succeeds (next try in %.0f s)",
                 gdbm_db_strerror(store_db), e ? ": " : "", e ? strerror(e) : "",
                 store_retry_ms / 1000);
@@ -287,9 +286,15 @@ static int do_usable(void) {
     return do_recover();
 }
 
-/* retry_due -- without mu: broken, and no retry due yet. */
-static int down_for_now(void) {
-    return atomic_load(&store_broken) && mkv_now_ms() < atomic_load(&store_retry_at);
+/* do_fetch_broken -- a read while broken, from the handle's view: GDBM
+ * keeps it whole in memory (every change of the failed update was made
+ * there before its writes failed), but refuses every call until
+ * recovered, so the refusal is lifted for this one fetch. Nothing that
+ * writes GDBM's header or directory (a store, a delete, gdbm_sync) runs
+ * until the rebuild, which starts from this same view. mu held. */
+static datum do_fetch_broken(const char *key, size_t keylen) {
+    gdbm_set_errno(store_db, GDBM_NO_ERROR, 0);
+    return gdbm_fetch(store_db, mkdatum(key, keylen));
 }
 
 /* The key sets are filled by a loader thread after start-up, so the
@@ -523,10 +528,13 @@ void store_close(void) {
     pthread_mutex_lock(&store_mu);
     if (store_db != NULL) {
         if (atomic_load(&store_broken) && !do_recover())
-            log_msg("index: closing while it needs recovery: it will be recovered "
-                    "from the file at the next start, which may not hold every "
-                    "write acknowledged before \"%s\"", store_broken_why);
-        gdbm_sync(store_db);
+            /* No gdbm_sync: it would write the failed update's header. */
+            log_msg("index: closing while it needs recovery (%s): it will be "
+                    "recovered from the file at the next start, which may not hold "
+                    "every write acknowledged before \"%s\"", store_waiting,
+                    store_broken_why);
+        else
+            gdbm_sync(store_db);
         gdbm_close(store_db);
         store_db = NULL;
         store_fd = -1;
@@ -550,20 +558,17 @@ enum store_found store_get(const char *key, size_t keylen, struct record *r,
     datum v;
     int space;
 
-    if (down_for_now()) {
-        mkv_seterr(err, "index needs recovery after \"%s\"", store_broken_why);
-        return STORE_DOWN;
-    }
     pthread_mutex_lock(&store_mu);
     if (!do_usable()) {
-        mkv_seterr(err, "index needs recovery after \"%s\"", store_broken_why);
-        pthread_mutex_unlock(&store_mu);
-        return STORE_DOWN;
+        v = do_fetch_broken(key, keylen);
+    } else {
+        v = gdbm_fetch(store_db, mkdatum(key, keylen));
+        if (v.dptr == NULL && gdbm_last_errno(store_db) != GDBM_ITEM_NOT_FOUND &&
+            do_failed("read", err, &space))
+            v = gdbm_fetch(store_db, mkdatum(key, keylen)); /* once more, recovered */
+        else if (v.dptr == NULL && atomic_load(&store_broken))
+            v = do_fetch_broken(key, keylen);
     }
-    v = gdbm_fetch(store_db, mkdatum(key, keylen));
-    if (v.dptr == NULL && gdbm_last_errno(store_db) != GDBM_ITEM_NOT_FOUND &&
-        do_failed("read", err, &space))
-        v = gdbm_fetch(store_db, mkdatum(key, keylen)); /* once more, recovered */
     if (v.dptr == NULL) {
         enum store_found rc = gdbm_last_errno(store_db) == GDBM_ITEM_NOT_FOUND
                                   ? STORE_ABSENT : STORE_DOWN;
@@ -599,12 +604,9 @@ int store_state(char *out, size_t len) {
         int usable;
         pthread_mutex_lock(&store_mu);
         usable = do_usable();
-        if (!usable) {
-            double in = atomic_load(&store_retry_at) - mkv_now_ms();
-            snprintf(out, len, "broken: \"%s\"; recovery needs room for a copy of "
-                     "the file, next try in %.0f s", store_broken_why,
-                     in > 0 ? in / 1000 : 0);
-        }
+        if (!usable)
+            snprintf(out, len, "broken: \"%s\"; reads go on from memory, writes wait "
+                     "for the file to be rebuilt (%s)", store_broken_why, store_waiting);
         pthread_mutex_unlock(&store_mu);
         if (!usable) return 0;
     }
