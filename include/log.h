@@ -24,7 +24,9 @@ enum log_kind {
 /* log_kind_volume -- the kind for volume i of the configured list; any
  * other (i < 0: a volume a record names but the list does not) shares
  * the last. */
-static inline int log_kind_volume(int i) { return LOG_VOLUME + (i >= 0 && i < 64 ? i : 64); }
+static inline int log_kind_volume(int i) {
+    return LOG_VOLUME + (i >= 0 && i < 64 ? i : 64);
+}
 
 /* log_limited -- log_msg for errors on hot paths. The first line of a
  * kind is written; after that at most one a second, each saying how many

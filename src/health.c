@@ -146,12 +146,14 @@ enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
         if (r->known[i])
             n += (size_t)snprintf(body + n, cap - n, ", \"free\": %llu",
                                   (unsigned long long)r->free[i]);
-        if (volspace_full(i, NULL)) n += (size_t)snprintf(body + n, cap - n, ", \"full\": true");
+        if (volspace_full(i, NULL))
+            n += (size_t)snprintf(body + n, cap - n, ", \"full\": true");
         n += (size_t)snprintf(body + n, cap - n, "}");
     }
     n += (size_t)snprintf(body + n, cap - n, "]}\n");
     if (status != 200)
-        log_limited(LOG_HEALTH, "health: %s", !writable ? state : "a volume is down or full");
+        log_limited(LOG_HEALTH, "health: %s",
+                    !writable ? state : "a volume is down or full");
     return http_answer(c, method, url, status, body, n, "application/json");
 }
 

@@ -21,6 +21,7 @@ void log_setprog(const char *name) { log_prog = name; }
 
 /* log_line -- the timestamped line for fmt/ap, with tail after it (or
  * NULL), in one write(2) so lines from several threads never interleave. */
+__attribute__((format(printf, 2, 0)))
 static void log_line(const char *tail, const char *fmt, va_list ap) {
     char line[1024];
     struct timeval tv;

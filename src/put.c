@@ -274,7 +274,8 @@ static void space_read(struct loop_xfer *xf, CURLcode rc, long code) {
         space_human(need, want, sizeof(want));
         snprintf(r->why, sizeof(r->why), "volume %s is out of space: %s free, %s needed",
                  vol, have, want);
-        log_limited(log_kind_volume(http_volume_index(vol)), "PUT %s: %s", r->r.url, r->why);
+        log_limited(log_kind_volume(http_volume_index(vol)), "PUT %s: %s", r->r.url,
+                    r->why);
         r->status = 507;
     }
     undo_step(r);
@@ -565,7 +566,8 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
         req_suspend(&r->r);
         return MHD_YES;
     }
-    if (r->r.status == 507 && r->why[0]) return http_reason(c, r->r.method, url, 507, r->why);
+    if (r->r.status == 507 && r->why[0])
+        return http_reason(c, r->r.method, url, 507, r->why);
     return http_respond(c, r->r.method, url, r->r.status);
 }
 

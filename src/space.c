@@ -111,8 +111,8 @@ static void do_measure(double now) {
         log_limited(LOG_INDEX, "index space: statvfs: %s", strerror(errno));
     space_limit_left = UINT64_MAX;
     if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        space_limit_left = rl.rlim_cur > (rlim_t)size ? (uint64_t)(rl.rlim_cur - (rlim_t)size)
-                                                       : 0;
+        space_limit_left =
+            rl.rlim_cur > (rlim_t)size ? (uint64_t)(rl.rlim_cur - (rlim_t)size) : 0;
     space_measured = do_room();
 }
 

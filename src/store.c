@@ -194,7 +194,8 @@ static int room_for_copy(char *why, size_t len) {
     }
     if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         rl.rlim_cur < (rlim_t)need) {
-        snprintf(why, len, "a copy of the index needs about %s, over the file size limit", a);
+        snprintf(why, len, "a copy of the index needs about %s, over the file size limit",
+                 a);
         return 0;
     }
     return 1;

@@ -99,7 +99,7 @@ void volspace_stored(int i) {
 }
 
 void volspace_seen(int i, uint64_t free) {
-    uint64_t need;
+    unsigned long long need;
     if (i < 0 || i >= PLACEMENT_MAX_VOLUMES) return;
     need = atomic_load_explicit(&volspace_need[i], memory_order_relaxed);
     if (need != 0 && free >= need)
@@ -107,7 +107,7 @@ void volspace_seen(int i, uint64_t free) {
 }
 
 int volspace_full(int i, uint64_t *need) {
-    uint64_t n;
+    unsigned long long n;
     if (i < 0 || i >= PLACEMENT_MAX_VOLUMES) return 0;
     n = atomic_load_explicit(&volspace_need[i], memory_order_relaxed);
     if (need) *need = n;
