@@ -73,6 +73,15 @@ enum MHD_Result http_answer(struct MHD_Connection *c, const char *method,
                             const char *url, unsigned status, char *body,
                             size_t len, const char *type);
 
+/* http_reason -- queue status with why and a newline as a text/plain
+ * body: the one-line reason a 507 (or a refusal like it) carries. */
+enum MHD_Result http_reason(struct MHD_Connection *c, const char *method,
+                            const char *url, unsigned status, const char *why);
+
+/* http_volume_index -- the place of volume (a "host:port", maybe with
+ * "/svXX") in http_cfg->volumes, or -1. */
+int http_volume_index(const char *volume);
+
 /* http_key -- decode url into key (MKV_KEY_MAX bytes) or answer the
  * client with the matching 4xx. Returns 1 when *keylen is set, 0 when
  * an answer was queued (*ret then holds MHD's result). */

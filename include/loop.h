@@ -39,6 +39,23 @@ struct loop_xfer {
     struct loop_xfer *prev, *next; /* the loop's running transfers */
 };
 
+/* A timer on a loop: done(t) runs once on the loop that started it, ms
+ * after loop_timer_start, unless cancelled first. The owner keeps the
+ * struct alive until then. When a loop ends, its pending timers run at
+ * once (new transfers are refused by then), so no owner waits forever. */
+struct loop_timer {
+    void (*done)(struct loop_timer *t);
+    double at;                    /* when, ms (mkv_now_ms) */
+    int armed;
+    struct loop_timer *prev, *next; /* the loop's pending timers */
+};
+
+/* loop_timer_start -- on a loop: run t->done in ms milliseconds. */
+void loop_timer_start(struct loop_timer *t, long ms);
+
+/* loop_timer_cancel -- t will not run; safe when not armed. */
+void loop_timer_cancel(struct loop_timer *t);
+
 /* loops_start -- start n loop threads, loop i serving listen_fds[i]
  * (listening, non-blocking), each with a daemon of at most conn_limit/n connections
  * and idle_timeout_s seconds before an idle or stalled client is closed.
@@ -74,21 +91,6 @@ void loop_xfer_cancel(struct loop_xfer *x);
 
 /* loop_xfer_moved -- a byte of x moved: restart its stall clock. */
 void loop_xfer_moved(struct loop_xfer *x);
-
-/* A timer on the current loop: fn(t) runs once, at or after at_ms
- * (mkv_now_ms). The owner keeps t alive until then or loop_timer_cancel. */
-struct loop_timer {
-    double at_ms;
-    void (*fn)(struct loop_timer *t);
-    struct loop_timer *next;      /* the loop's timers, soonest first */
-    int armed;
-};
-
-/* loop_timer_add -- arm t to fire in ms milliseconds. */
-void loop_timer_add(struct loop_timer *t, long ms);
-
-/* loop_timer_cancel -- disarm t if armed. */
-void loop_timer_cancel(struct loop_timer *t);
 
 /* loop_on_end -- fn() runs on the current loop just before it ends (after
  * its last request), to let go of what outlives requests. */

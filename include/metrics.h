@@ -27,7 +27,8 @@ void metrics_cleanup_round(void);
 
 /* metrics_render -- the Prometheus text into a malloc'd buffer (*len
  * bytes), or NULL when out of memory; keys is the index's record count,
- * cleanups the keys waiting for a background clean-up. */
-char *metrics_render(size_t keys, long cleanups, size_t *len);
+ * writable whether it takes writes (store_state), cleanups the keys
+ * waiting for a background clean-up. */
+char *metrics_render(size_t keys, int writable, long cleanups, size_t *len);
 
 #endif

@@ -34,6 +34,8 @@ struct opts {
     int protect;                /* --protect: DELETE needs an UNLINK first */
     int sync;                   /* --sync: fsync the index before answering */
     int64_t max_size;           /* --max-size: largest value, 0 = no limit */
+    uint64_t min_free;          /* --min-free: room kept on the index's
+                                   filesystem, 0 = no check (64 MiB) */
     const char *fallback;       /* --fallback host:port for absent keys */
     const char *access_log;     /* --access-log FILE, "-" for stderr */
     int help, version;          /* --help / --version seen */

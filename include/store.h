@@ -7,11 +7,26 @@
  * needs: a mutex for GDBM (a handle is not thread-safe) and a rwlock for
  * the key sets, so a long listing never holds up GET. Invariant: a key is
  * in exactly one key set iff it is in the GDBM file, in the unlinked set
- * iff its record is marked deleted. */
+ * iff its record is marked deleted.
+ *
+ * Failures. A client write is first admitted (store_admit): refused while
+ * the index's filesystem lacks room (space.h) or while the index is
+ * broken. When GDBM fails anyway (ENOSPC, EFBIG, EIO...) it marks its
+ * handle as needing recovery, and every later call on it fails, while
+ * what is on disk may be half-updated. The store then recovers at once,
+ * in process: gdbm_recover rebuilds the file from the handle's view
+ * (which holds every write acknowledged so far) into a new file renamed
+ * over the old, which needs room for a copy. Until that succeeds (room
+ * checked every 100 ms; a failed attempt retried after 1 s, backing off
+ * to 30 s) the store is broken: reads go on from the handle's view,
+ * writes are refused, deletes are remembered and done once it is
+ * recovered. A file found needing recovery at start-up is recovered the
+ * same way before serving. */
 #ifndef MKV_STORE_H
 #define MKV_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mkv.h"
 #include "record.h"
@@ -38,19 +53,62 @@ int store_lock(const char *path, char *err);
 /* store_unlock -- let go of store_lock's file. */
 void store_unlock(void);
 
-/* store_close -- flush and close; safe to call when not open. */
+/* store_reserve -- (server) keep min_free bytes of room for the index
+ * file (space.h: space_open); 0 turns the check off. */
+int store_reserve(uint64_t min_free, char *err);
+
+/* store_close -- flush and close (recovering first if broken); safe to
+ * call when not open. */
 void store_close(void);
 
-/* store_get -- look key up. Returns 1 and fills r when present, 0 when
- * absent, MKV_ERR (err set) on an I/O error or a malformed record. */
-int store_get(const char *key, size_t keylen, struct record *r, char *err);
+/* What store_get found. */
+enum store_found {
+    STORE_ABSENT = 0,
+    STORE_FOUND = 1,
+    STORE_BAD = -1,               /* the record is malformed (a 500) */
+    STORE_DOWN = -2               /* the index cannot read it now (a 503) */
+};
 
-/* store_put -- set key -> r, replacing any record. MKV_ERR on error. */
+/* store_get -- look key up: fills r when STORE_FOUND; err set on
+ * STORE_BAD and STORE_DOWN. */
+enum store_found store_get(const char *key, size_t keylen, struct record *r,
+                           char *err);
+
+/* How much a write may grow the file, at most, for store_admit: a PUT
+ * writes its record twice (pending, then live) and may split a bucket. */
+#define STORE_PUT_GROWTH(keylen) (2 * ((uint64_t)(keylen) + 512) + 512)
+#define STORE_SMALL_GROWTH 512
+
+/* What store_admit says about a client's write. */
+enum store_admission {
+    STORE_ADMITTED = 0,
+    STORE_NO_ROOM,                /* read-only for want of space: a 507 */
+    STORE_BROKEN                  /* a write failed, not yet recovered: 503 */
+};
+
+/* store_admit -- may a client write growing the file by up to need bytes
+ * begin? Anything else: why holds a one-line reason. Writes that finish
+ * or undo an admitted one are never refused by this. */
+enum store_admission store_admit(uint64_t need, char *why);
+
+/* store_state -- the index's state in words for health ("ok: 1.2 GiB
+ * free, 64 MiB required", "read-only: ...", "broken: ..."); 1 when
+ * client writes are admitted. */
+int store_state(char *out, size_t len);
+
+/* Failed writes return this instead of MKV_ERR when the cause was a
+ * want of space (ENOSPC, EFBIG, EDQUOT): the client gets a 507. */
+#define STORE_ERR_SPACE (-2)
+
+/* store_put -- set key -> r, replacing any record. MKV_OK, or MKV_ERR /
+ * STORE_ERR_SPACE with err set: the record is then the old one or r
+ * (the index recovered, or broken), which the caller undoes. */
 int store_put(const char *key, size_t keylen, const struct record *r,
               char *err);
 
 /* store_delete -- remove key. Returns 0 when removed, 1 when it was
- * absent, MKV_ERR on error. */
+ * absent, MKV_ERR (err set) when it cannot be removed now: then it is
+ * removed once the index is recovered. */
 int store_delete(const char *key, size_t keylen, char *err);
 
 /* store_list -- call fn(key, keylen, arg) for the live (or, with
@@ -68,8 +126,9 @@ void store_list(int unlinked, const char *prefix, size_t plen,
 void store_on_orphan(void (*fn)(const char *key, size_t keylen));
 
 /* store_fsync -- make every write so far durable (fsync of the file).
- * Takes no lock: a reader or writer on another thread never waits for
- * it (the writes are in the kernel's cache once store_put returns). */
+ * Takes no lock readers or writers take: a reader or writer on another
+ * thread never waits for it (the writes are in the kernel's cache once
+ * store_put returns); only a recovery, which replaces the file, waits. */
 int store_fsync(char *err);
 
 /* store_count -- records in the index file (live, unlinked, pending). */

@@ -46,4 +46,8 @@ int supervise_init(char *err);
  * Either way no child is left behind. Requires supervise_init(). */
 int supervise_run(char *const argv[], const char *temp_dir, char *err);
 
+/* supervise_every -- while supervise_run runs, call fn() every ms
+ * milliseconds from its loop (nginx running or not); fn must not block. */
+void supervise_every(long ms, void (*fn)(void));
+
 #endif

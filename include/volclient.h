@@ -58,6 +58,18 @@ long vol_stall_ms(void);
  * ("HEAD" or "DELETE") of url, bounded by the total timeout. */
 void vol_setup_simple(CURL *h, const char *url, const char *method);
 
+/* A small body read into memory (a volume's space file, volspace.h);
+ * what does not fit is dropped and counted. */
+struct vol_small {
+    char data[128];
+    size_t len;
+    size_t dropped;
+};
+
+/* vol_setup_get_small -- set h up to GET url into b (emptied), bounded
+ * by the total timeout. */
+void vol_setup_get_small(CURL *h, const char *url, struct vol_small *b);
+
 /* vol_setup_put -- set h up to PUT size bytes (-1: unknown, sent
  * chunked) to url, read through fn(buf, 1, n, arg). No deadline: the
  * caller times out a volume that stalls. */

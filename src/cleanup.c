@@ -68,7 +68,7 @@ static void round_over(struct cleanup *c) {
     }
     /* Once every copy was found gone, the next look comes soon. */
     if (all_gone_once) c->backoff_ms = CLEANUP_FIRST_MS;
-    loop_timer_add(&c->timer, c->backoff_ms);
+    loop_timer_start(&c->timer, c->backoff_ms);
     if (!all_gone_once && c->backoff_ms < CLEANUP_MAX_MS)
         c->backoff_ms = c->backoff_ms * 2 > CLEANUP_MAX_MS ? CLEANUP_MAX_MS : c->backoff_ms * 2;
 }
@@ -121,14 +121,14 @@ static int start(const char *key, size_t keylen, const struct record *rec,
     c->keylen = keylen;
     memcpy(c->key, key, keylen);
     c->backoff_ms = CLEANUP_FIRST_MS;
-    c->timer.fn = next_round;
+    c->timer.done = next_round;
     loop_on_end(cleanup_abandon);
     if (store_put(key, keylen, &c->rec, err) != MKV_OK) log_msg("clean-up: %s", err);
     c->next = cleanups;
     if (cleanups) cleanups->prev = c;
     cleanups = c;
     atomic_fetch_add(&cleanup_count, 1);
-    loop_timer_add(&c->timer, first_ms);
+    loop_timer_start(&c->timer, first_ms);
     return MKV_OK;
 }
 

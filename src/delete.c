@@ -77,7 +77,7 @@ static unsigned keep_unremoved(struct delete_req *r) {
     }
     if (left.nvolumes == 0) {
         if (store_delete(r->key, r->keylen, err) < 0) {
-            log_msg("DELETE %s: %s", r->r.url, err);
+            log_limited(LOG_INDEX, "DELETE %s: %s", r->r.url, err);
             status = 500;
         }
     } else if (unknown && cleanup_start(r->key, r->keylen, &left) == MKV_OK) {
@@ -86,7 +86,7 @@ static unsigned keep_unremoved(struct delete_req *r) {
                 r->r.url, left.nvolumes, left.nvolumes == 1 ? "" : "s");
     } else if (left.nvolumes < r->rec.nvolumes &&
                store_put(r->key, r->keylen, &left, err) != MKV_OK) {
-        log_msg("DELETE %s: %s", r->r.url, err);
+        log_limited(LOG_INDEX, "DELETE %s: %s", r->r.url, err);
     }
     return status;
 }
@@ -110,13 +110,14 @@ static void rm_done(struct loop_xfer *x, CURLcode rc, long code) {
          * A timeout or a broken transfer: nobody knows. */
         m->unknown = vr == VOL_TIMEOUT || vr == VOL_FAILED;
         if (vr == VOL_NOFD) {
-            log_msg("DELETE %s: out of file descriptors", r->r.url);
+            log_limited(LOG_NOFD, "DELETE %s: out of file descriptors", r->r.url);
         } else {
+            int kind = log_kind_volume(http_volume_index(vol));
             metrics_volume_error(vol);
             if (vr == VOL_OK)
-                log_msg("DELETE %s: volume %s answered %ld", r->r.url, vol, vs);
+                log_limited(kind, "DELETE %s: volume %s answered %ld", r->r.url, vol, vs);
             else
-                log_msg("DELETE %s: volume %s: %s", r->r.url, vol, err);
+                log_limited(kind, "DELETE %s: volume %s: %s", r->r.url, vol, err);
         }
     }
     if (r->r.busy == 1 && !r->r.done) all_tried(r);
@@ -160,7 +161,8 @@ static void begin_removal(struct delete_req *r) {
         vol_setup_simple(h, m->url, "DELETE");
         m->x.done = rm_done;
         if (loop_xfer_start(&m->x) == MKV_OK) r->r.busy++;
-        else log_msg("DELETE %s: cannot start the DELETE on %s", r->r.url, r->rec.volumes[i]);
+        else log_limited(LOG_NOFD, "DELETE %s: cannot start the DELETE on %s", r->r.url,
+                         r->rec.volumes[i]);
     }
     if (r->r.busy == 1) all_tried(r);
     req_release(&r->r);
@@ -175,17 +177,33 @@ static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *m,
     struct record rec;
     enum MHD_Result ret;
     size_t keylen;
-    int held, found, unlink = m[0] == 'U';
+    int held, wrote, unlink = m[0] == 'U';
+    enum store_found found;
 
     if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
+    /* The index takes no write while read-only, a DELETE's included:
+     * removing a record makes no room in its file. */
+    switch (store_admit(unlink ? STORE_SMALL_GROWTH + keylen : STORE_SMALL_GROWTH, err)) {
+    case STORE_ADMITTED: break;
+    case STORE_NO_ROOM:
+        log_limited(LOG_INDEX, "%s %s: refused: %s", m, url, err);
+        return http_reason(c, m, url, 507, err);
+    case STORE_BROKEN:
+        log_limited(LOG_INDEX, "%s %s: refused: %s", m, url, err);
+        return http_reason(c, m, url, 503, err);
+    }
     held = locks_acquire(key, keylen);
     if (held <= 0) return http_respond(c, m, url, held == 0 ? 409 : 503);
     found = store_get(key, keylen, &rec, err);
-    if (found < 0) log_msg("%s %s: %s", m, url, err);
-    if (found != 1 || (unlink && (rec.deleted || rec.writing)) ||
+    if (found < 0) {
+        log_limited(found == STORE_BAD ? LOG_RECORD : LOG_INDEX, "%s %s: %s", m, url, err);
+        locks_release(key, keylen);
+        return http_respond(c, m, url, found == STORE_BAD ? 500 : 503);
+    }
+    if (found == STORE_ABSENT || (unlink && (rec.deleted || rec.writing)) ||
         (!unlink && http_cfg->protect && !rec.deleted && !rec.writing)) {
         locks_release(key, keylen);
-        return http_respond(c, m, url, found < 0 ? 500 : found == 0 || unlink ? 404 : 403);
+        return http_respond(c, m, url, found == STORE_ABSENT || unlink ? 404 : 403);
     }
     r = calloc(1, sizeof(*r));
     if (r == NULL || req_init(&r->r, REQ_DELETE, c, unlink ? "UNLINK" : "DELETE", url,
@@ -203,9 +221,9 @@ static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *m,
         return MHD_YES;
     }
     rec.deleted = 1;
-    if (store_put(key, keylen, &rec, err) != MKV_OK) {
-        log_msg("UNLINK %s: %s", url, err);
-        settle(r, 500);
+    if ((wrote = store_put(key, keylen, &rec, err)) != MKV_OK) {
+        log_limited(LOG_INDEX, "UNLINK %s: %s", url, err);
+        settle(r, wrote == STORE_ERR_SPACE ? 507 : 500);
     } else {
         settle(r, 204);
     }

@@ -135,7 +135,7 @@ static void probe_next(struct probe_req *r) {
                 return;
             }
         }
-        log_msg("GET %s: cannot start a probe of %s", r->r.url, vol);
+        log_limited(LOG_NOFD, "GET %s: cannot start a probe of %s", r->r.url, vol);
         if (r->first == VOL_OK) r->first = VOL_FAILED;
         r->tried++;
     }
@@ -154,14 +154,15 @@ static void probe_done(struct loop_xfer *x, CURLcode rc, long code) {
         r->chosen = v;
         req_finish(&r->r, 302);
     } else if (vr == VOL_NOFD) {
-        log_msg("GET %s: out of file descriptors; answering 503", r->r.url);
+        log_limited(LOG_NOFD, "GET %s: out of file descriptors; answering 503", r->r.url);
         r->first = VOL_NOFD;
         req_finish(&r->r, 503);
     } else {
         if (vr != VOL_OK) metrics_volume_error(r->rec.volumes[v]);
         else if (vs == 404) r->missing++;
-        log_msg("GET %s: probe of %s: %s", r->r.url, r->rec.volumes[v],
-                vr == VOL_OK ? "value missing" : err);
+        log_limited(log_kind_volume(http_volume_index(r->rec.volumes[v])),
+                    "GET %s: probe of %s: %s", r->r.url, r->rec.volumes[v],
+                    vr == VOL_OK ? "value missing" : err);
         if (r->first == VOL_OK) r->first = vr;
         if (!r->r.done && r->r.conn != NULL) probe_next(r);
     }
@@ -176,15 +177,20 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
     struct record rec;
     enum MHD_Result ret;
     size_t keylen;
-    int order[RECORD_MAX_VOLUMES], found;
+    int order[RECORD_MAX_VOLUMES];
+    enum store_found found;
 
     if (!http_key(c, method, url, key, &keylen, &ret)) return ret;
     found = store_get(key, keylen, &rec, err);
-    if (found < 0) {
-        log_msg("%s %s: %s", method, url, err);
+    if (found == STORE_BAD) { /* the record on disk is not one we can use */
+        log_limited(LOG_RECORD, "%s %s: %s", method, url, err);
         return http_respond(c, method, url, 500);
     }
-    if (found == 0 || rec.deleted || rec.writing) return absent(c, method, url);
+    if (found == STORE_DOWN) { /* being recovered: try again soon */
+        log_limited(LOG_INDEX, "%s %s: %s", method, url, err);
+        return http_respond(c, method, url, 503);
+    }
+    if (found == STORE_ABSENT || rec.deleted || rec.writing) return absent(c, method, url);
     placement_path(key, keylen, path);
     pick_order(rec.nvolumes, order);
     if (!http_cfg->probe) return redirect(c, method, url, &rec, order[0], path);
@@ -235,7 +241,7 @@ enum MHD_Result get_handle(struct MHD_Connection *c, const char *method,
     query_init(&q);
     if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &q) > 0) {
         if (query_done(&q) != MKV_OK) {
-            log_msg("%s %s: refused: %s", method, url, q.err);
+            log_limited(LOG_REFUSED, "%s %s: refused: %s", method, url, q.err);
             return http_respond(c, method, url, 400);
         }
         if (q.op == QUERY_HEALTH) return health_handle(c, method, url, con_cls);

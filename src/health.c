@@ -1,5 +1,6 @@
-/* health.c -- the operator's endpoints: GET /?health (is every volume
- * answering?) and GET /?metrics (Prometheus text from metrics.c). */
+/* health.c -- the operator's endpoints: GET /?health (does the index
+ * take writes, is every volume answering and has it room?) and GET
+ * /?metrics (Prometheus text from metrics.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,39 +13,68 @@
 #include "req.h"
 #include "store.h"
 #include "volclient.h"
+#include "volspace.h"
 
 struct health_req;
 
 struct check {
-    struct loop_xfer x;           /* HEAD / of one volume */
+    struct loop_xfer x;           /* GET of one volume's space file */
     struct health_req *r;
     int i;
+    struct vol_small space;
 };
 
 struct health_req {
     struct req r;                 /* first: what MHD's con_cls points at */
     int up[PLACEMENT_MAX_VOLUMES];
+    int known[PLACEMENT_MAX_VOLUMES]; /* free[i] was read */
+    uint64_t free[PLACEMENT_MAX_VOLUMES];
     struct check k[PLACEMENT_MAX_VOLUMES];
     char url[PLACEMENT_MAX_VOLUMES][VOL_URL_MAX];
 };
 
 static void health_destroy(struct req *r) { free(r); }
 
-/* all_checked -- the last HEAD ended: decide the answer. */
+/* json_string -- s as a JSON string into out (room for len bytes, which
+ * must be at least 2 * strlen(s) + 3); returns the bytes written. */
+static size_t json_string(char *out, size_t len, const char *s) {
+    size_t o = 0;
+    out[o++] = '"';
+    for (; *s && o + 3 < len; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') out[o++] = '\\';
+        out[o++] = ch < 0x20 ? ' ' : (char)ch;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+/* all_checked -- the last check ended: every volume up and not full is
+ * 200 (the index's own state is added when the answer is written). */
 static void all_checked(struct health_req *r) {
     int all = 1;
-    for (int i = 0; i < http_cfg->nvolumes; i++) all &= r->up[i];
+    for (int i = 0; i < http_cfg->nvolumes; i++) all &= r->up[i] && !volspace_full(i, NULL);
     req_finish(&r->r, all ? 200 : 503);
 }
 
+/* check_done -- a volume that answers is up (a 404 or 403 for its space
+ * file, from a volume without one, included); one that sent its space
+ * file says how much room it has. */
 static void check_done(struct loop_xfer *x, CURLcode rc, long code) {
     struct check *k = MKV_CONTAINER(x, struct check, x);
     struct health_req *r = k->r;
     char err[MKV_ERRLEN];
+    uint64_t total;
     long st;
 
     r->up[k->i] = vol_result_of(rc, x->nofd, code, &st, err) == VOL_OK && st < 500;
     if (!r->up[k->i]) metrics_volume_error(http_cfg->volumes[k->i]);
+    if (r->up[k->i] && st == 200 && k->space.dropped == 0 &&
+        volspace_parse(k->space.data, k->space.len, &r->free[k->i], &total) == MKV_OK) {
+        r->known[k->i] = 1;
+        volspace_seen(k->i, r->free[k->i]);
+    }
     if (r->r.busy == 1) all_checked(r);
     req_release(&r->r);
 }
@@ -60,8 +90,9 @@ static int health_abort(struct req *rq) {
     return 1;
 }
 
-/* health_begin -- HEAD every volume at once, each bounded by the volume
- * timeout; a volume whose HEAD cannot start reads as down. */
+/* health_begin -- GET every volume's space file at once, each bounded
+ * by the volume timeout; a volume whose check cannot start reads as
+ * down. */
 static void health_begin(struct health_req *r) {
     for (int i = 0; i < http_cfg->nvolumes; i++) {
         struct check *k = &r->k[i];
@@ -69,8 +100,8 @@ static void health_begin(struct health_req *r) {
         k->r = r;
         k->i = i;
         if (h == NULL) continue;
-        vol_url(r->url[i], http_cfg->volumes[i], "/");
-        vol_setup_simple(h, r->url[i], "HEAD");
+        vol_url(r->url[i], http_cfg->volumes[i], VOLSPACE_PATH);
+        vol_setup_get_small(h, r->url[i], &k->space);
         k->x.done = check_done;
         if (loop_xfer_start(&k->x) == MKV_OK) r->r.busy++;
     }
@@ -80,7 +111,10 @@ static void health_begin(struct health_req *r) {
 enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
                               const char *url, void **con_cls) {
     struct health_req *r = *con_cls;
+    char state[2 * MKV_ERRLEN];
     size_t cap, n = 0;
+    unsigned status;
+    int writable;
     char *body;
 
     if (r == NULL || r->r.kind != REQ_HEALTH) {
@@ -97,18 +131,32 @@ enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
         req_suspend(&r->r);
         return MHD_YES;
     }
-    cap = 64 + (size_t)http_cfg->nvolumes * (PLACEMENT_VOLUME_MAX + 40);
+    /* The index's state is read now, not when the checks began. */
+    writable = store_state(state, sizeof(state));
+    status = writable ? r->r.status : 503;
+    cap = 4 * MKV_ERRLEN + 128 + (size_t)http_cfg->nvolumes * (PLACEMENT_VOLUME_MAX + 80);
     body = malloc(cap);
     if (body == NULL) return http_respond(c, method, url, 503);
-    n += (size_t)snprintf(body + n, cap - n, "{\"healthy\": %s, \"volumes\": [",
-                          r->r.status == 200 ? "true" : "false");
-    for (int i = 0; i < http_cfg->nvolumes; i++)
-        n += (size_t)snprintf(body + n, cap - n, "%s{\"volume\": \"%s\", \"up\": %s}",
+    n += (size_t)snprintf(body + n, cap - n, "{\"healthy\": %s, \"index\": ",
+                          status == 200 ? "true" : "false");
+    n += json_string(body + n, cap - n, state);
+    n += (size_t)snprintf(body + n, cap - n, ", \"volumes\": [");
+    for (int i = 0; i < http_cfg->nvolumes; i++) {
+        n += (size_t)snprintf(body + n, cap - n, "%s{\"volume\": \"%s\", \"up\": %s",
                               i ? ", " : "", http_cfg->volumes[i],
                               r->up[i] ? "true" : "false");
+        if (r->known[i])
+            n += (size_t)snprintf(body + n, cap - n, ", \"free\": %llu",
+                                  (unsigned long long)r->free[i]);
+        if (volspace_full(i, NULL))
+            n += (size_t)snprintf(body + n, cap - n, ", \"full\": true");
+        n += (size_t)snprintf(body + n, cap - n, "}");
+    }
     n += (size_t)snprintf(body + n, cap - n, "]}\n");
-    if (r->r.status != 200) log_msg("health: a volume is not answering");
-    return http_answer(c, method, url, r->r.status, body, n, "application/json");
+    if (status != 200)
+        log_limited(LOG_HEALTH, "health: %s",
+                    !writable ? state : "a volume is down or full");
+    return http_answer(c, method, url, status, body, n, "application/json");
 }
 
 void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
@@ -118,8 +166,10 @@ void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
 
 enum MHD_Result metrics_answer(struct MHD_Connection *c, const char *method,
                                const char *url) {
+    char state[2 * MKV_ERRLEN];
     size_t len;
-    char *body = metrics_render(store_count(), cleanup_pending(), &len);
+    int writable = store_state(state, sizeof(state));
+    char *body = metrics_render(store_count(), writable, cleanup_pending(), &len);
     if (body == NULL) return http_respond(c, method, url, 503);
     return http_answer(c, method, url, 200, body, len,
                        "text/plain; version=0.0.4; charset=utf-8");

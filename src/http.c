@@ -28,7 +28,7 @@ static int http_nlisten;
 
 /* Statuses we answer with an empty body; each response is made once. */
 static const unsigned http_statuses[] = {
-    201, 204, 400, 403, 404, 405, 409, 411, 413, 414, 500, 502, 503, 504,
+    201, 204, 400, 403, 404, 405, 409, 411, 413, 414, 500, 502, 503, 504, 507,
 };
 #define NSTATUS (sizeof(http_statuses) / sizeof(http_statuses[0]))
 static struct MHD_Response *http_prepared[NSTATUS];
@@ -161,6 +161,26 @@ enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,
     return MHD_NO;
 }
 
+enum MHD_Result http_reason(struct MHD_Connection *c, const char *method,
+                            const char *url, unsigned status, const char *why) {
+    size_t n = strlen(why);
+    char *body = malloc(n + 2);
+    if (body == NULL) return http_respond(c, method, url, status);
+    memcpy(body, why, n);
+    body[n++] = '\n';
+    body[n] = '\0';
+    return http_answer(c, method, url, status, body, n, "text/plain; charset=utf-8");
+}
+
+int http_volume_index(const char *volume) {
+    size_t n = strcspn(volume, "/"); /* a subvolume is its volume's */
+    for (int i = 0; i < http_cfg->nvolumes; i++)
+        if (strlen(http_cfg->volumes[i]) == n &&
+            strncmp(http_cfg->volumes[i], volume, n) == 0)
+            return i;
+    return -1;
+}
+
 /* origin_form -- the path of an absolute-form target ("http://host/key",
  * which RFC 9112 says a server must accept): the part from the first '/'
  * after the authority ("/" if none). Any other target is returned as is. */
@@ -179,7 +199,7 @@ int http_key(struct MHD_Connection *c, const char *method, const char *url,
     enum key_status st = key_decode(path, strlen(path), key, keylen);
 
     if (st == KEY_OK) return 1;
-    log_msg("%s: refused: %s", method, key_status_text(st));
+    log_limited(LOG_REFUSED, "%s: refused: %s", method, key_status_text(st));
     *ret = http_respond(c, method, url, st == KEY_TOO_LONG ? 414 : 400);
     return 0;
 }
@@ -217,7 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     if (*con_cls == &http_nul_marker) {
         *con_cls = NULL;
-        log_msg("%s: refused: a NUL byte inside the path", method);
+        log_limited(LOG_REFUSED, "%s: refused: a NUL byte inside the path", method);
         return http_respond(c, method, url, 400);
     }
     if (*con_cls == NULL) {

@@ -13,7 +13,7 @@
 
 int main(int argc, char **argv) {
     static struct opts o;
-    char err[MKV_ERRLEN];
+    char err[MKV_ERRLEN], state[2 * MKV_ERRLEN];
     static struct http_config hc;
     sigset_t sigs;
     int sig;
@@ -41,6 +41,9 @@ int main(int argc, char **argv) {
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Past RLIMIT_FSIZE a write must fail with EFBIG, which the store
+     * recovers from, rather than kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
 
     if (o.command == OPTS_REBUILD) return rebuild_run(&o);
     if (o.command == OPTS_REBALANCE) return rebalance_run(&o);
@@ -55,6 +58,11 @@ int main(int argc, char **argv) {
     /* --sync's fsyncs are the helper thread's (bio.c), not the store's. */
     if (store_open(o.index, STORE_SERVE, 0, err) != MKV_OK) {
         log_msg("%s", err);
+        return 1;
+    }
+    if (store_reserve(o.min_free, err) != MKV_OK) {
+        log_msg("%s", err);
+        store_close();
         return 1;
     }
     if (vol_init(o.connect_timeout_ms, o.voltimeout_ms, o.stall_timeout_ms,
@@ -84,9 +92,10 @@ int main(int argc, char **argv) {
         store_close();
         return 1;
     }
-    log_msg("serving on port %d, index %s (%zu keys), %d volume%s, %d replica%s, "
+    store_state(state, sizeof(state));
+    log_msg("serving on port %d, index %s (%zu keys; %s), %d volume%s, %d replica%s, "
             "%d event loop%s",
-            o.port, o.index, store_count(), o.nvolumes, o.nvolumes == 1 ? "" : "s",
+            o.port, o.index, store_count(), state, o.nvolumes, o.nvolumes == 1 ? "" : "s",
             o.replicas, o.replicas == 1 ? "" : "s", o.threads, o.threads == 1 ? "" : "s");
 
     for (;;) {

@@ -112,7 +112,7 @@ enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,
     if (!store_listable(0)) {
         struct MHD_Response *busy =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        log_msg("%s %s: the index is still being loaded for listing", method, url);
+        log_limited(LOG_INDEX, "%s %s: the index is still being loaded for listing", method, url);
         if (busy == NULL) return MHD_NO;
         MHD_add_response_header(busy, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         http_account(c, method, url, 503, 0);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -18,13 +19,15 @@ static const char *log_access_path;
 
 void log_setprog(const char *name) { log_prog = name; }
 
-void log_msg(const char *fmt, ...) {
+/* log_line -- the timestamped line for fmt/ap, with tail after it (or
+ * NULL), in one write(2) so lines from several threads never interleave. */
+__attribute__((format(printf, 2, 0)))
+static void log_line(const char *tail, const char *fmt, va_list ap) {
     char line[1024];
     struct timeval tv;
     struct tm tm;
     size_t n;
     int m;
-    va_list ap;
 
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
@@ -32,15 +35,53 @@ void log_msg(const char *fmt, ...) {
     m = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s: ",
                  (long)tv.tv_usec / 1000, log_prog);
     if (m > 0) n += (size_t)m;
-    va_start(ap, fmt);
     m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-    va_end(ap);
     if (m > 0) n += (size_t)m;
     if (n > sizeof(line) - 2) n = sizeof(line) - 2; /* truncated line */
+    if (tail != NULL) {
+        m = snprintf(line + n, sizeof(line) - n - 1, "%s", tail);
+        if (m > 0) n += (size_t)m;
+        if (n > sizeof(line) - 2) n = sizeof(line) - 2;
+    }
     line[n++] = '\n';
-    /* One write so concurrent lines stay whole; a short write to stderr
-     * is not worth retrying for a log line. */
+    /* A short write to stderr is not worth retrying for a log line. */
     if (write(STDERR_FILENO, line, n) < 0) return;
+}
+
+void log_msg(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(NULL, fmt, ap);
+    va_end(ap);
+}
+
+/* Per kind: when its last line was written (ms, monotonic; 0: never) and
+ * how many were left out since. */
+static _Atomic long long log_last_ms[LOG_KINDS];
+static atomic_ulong log_dropped[LOG_KINDS];
+
+#define LOG_EVERY_MS 1000
+
+void log_limited(int kind, const char *fmt, ...) {
+    long long now = (long long)mkv_now_ms(), last;
+    unsigned long dropped;
+    char tail[64] = "";
+    va_list ap;
+
+    if (kind < 0 || kind >= LOG_KINDS) kind = LOG_INDEX;
+    last = atomic_load_explicit(&log_last_ms[kind], memory_order_relaxed);
+    /* One thread wins the right to write this second's line. */
+    if ((last != 0 && now - last < LOG_EVERY_MS) ||
+        !atomic_compare_exchange_strong(&log_last_ms[kind], &last, now)) {
+        atomic_fetch_add_explicit(&log_dropped[kind], 1, memory_order_relaxed);
+        return;
+    }
+    dropped = atomic_exchange_explicit(&log_dropped[kind], 0, memory_order_relaxed);
+    if (dropped > 0)
+        snprintf(tail, sizeof(tail), " [%lu more like this not logged]", dropped);
+    va_start(ap, fmt);
+    log_line(tail, fmt, ap);
+    va_end(ap);
 }
 
 double mkv_now_ms(void) {

@@ -44,8 +44,8 @@ struct loop {
     double idle_since;            /* last time a transfer ran */
     int used;                     /* a transfer ran since the last trim */
     struct loop_xfer *xfers;      /* running transfers */
-    struct loop_timer *timers;    /* armed timers, soonest first */
-    void (*on_end)(void);
+    struct loop_timer *timers;    /* pending timers, unordered (few) */
+    void (*on_end)(void);          /* loop_on_end's, or NULL */
     CURL *pool[LOOP_POOL];
     int npool;
     enum loop_phase phase;
@@ -223,35 +223,7 @@ void loop_xfer_cancel(struct loop_xfer *x) {
     give_back(l, x);
 }
 
-void loop_timer_add(struct loop_timer *t, long ms) {
-    struct loop_timer **pp = &loop_self->timers;
-    loop_timer_cancel(t);
-    t->at_ms = mkv_now_ms() + (double)ms;
-    while (*pp && (*pp)->at_ms <= t->at_ms) pp = &(*pp)->next;
-    t->next = *pp;
-    *pp = t;
-    t->armed = 1;
-}
-
-void loop_timer_cancel(struct loop_timer *t) {
-    struct loop_timer **pp = &loop_self->timers;
-    if (!t->armed) return;
-    while (*pp && *pp != t) pp = &(*pp)->next;
-    if (*pp) *pp = t->next;
-    t->armed = 0;
-}
-
 void loop_on_end(void (*fn)(void)) { loop_self->on_end = fn; }
-
-/* run_timers -- fire those due; each may arm timers again. */
-static void run_timers(struct loop *l, double now) {
-    while (l->timers && l->timers->at_ms <= now) {
-        struct loop_timer *t = l->timers;
-        l->timers = t->next;
-        t->armed = 0;
-        t->fn(t);
-    }
-}
 
 void loop_xfer_moved(struct loop_xfer *x) {
     x->last_ms = mkv_now_ms();
@@ -330,6 +302,42 @@ static void trim(struct loop *l, double now) {
     l->idle_since = now;
 }
 
+/* --- timers ----------------------------------------------------------- */
+
+void loop_timer_start(struct loop_timer *t, long ms) {
+    struct loop *l = loop_self;
+    t->at = mkv_now_ms() + (double)ms;
+    t->armed = 1;
+    t->prev = NULL;
+    t->next = l->timers;
+    if (l->timers) l->timers->prev = t;
+    l->timers = t;
+}
+
+void loop_timer_cancel(struct loop_timer *t) {
+    struct loop *l = loop_self;
+    if (!t->armed) return;
+    if (t->prev) t->prev->next = t->next;
+    else l->timers = t->next;
+    if (t->next) t->next->prev = t->prev;
+    t->armed = 0;
+}
+
+/* run_timers -- those due by now (all of them with now < 0). done may
+ * start or cancel timers, so the scan starts over after each. */
+static void run_timers(struct loop *l, double now) {
+    struct loop_timer *t = l->timers;
+    while (t) {
+        if (now >= 0 && t->at > now) {
+            t = t->next;
+            continue;
+        }
+        loop_timer_cancel(t);
+        t->done(t);
+        t = l->timers;
+    }
+}
+
 /* --- the loop ---------------------------------------------------------- */
 
 /* timeout_ms -- how long epoll may sleep. */
@@ -344,7 +352,8 @@ static int timeout_ms(struct loop *l, double now) {
     if (!l->xfers && l->used && l->idle_since + LOOP_IDLE_MS < until)
         until = l->idle_since + LOOP_IDLE_MS;
     if (l->phase != RUNNING && l->phase_until < until) until = l->phase_until;
-    if (l->timers && l->timers->at_ms < until) until = l->timers->at_ms;
+    for (struct loop_timer *tm = l->timers; tm; tm = tm->next)
+        if (tm->at < until) until = tm->at;
     t = until - now;
     return t <= 0 ? 0 : (int)t + 1;
 }
@@ -378,10 +387,14 @@ static int shutdown_step(struct loop *l, double now) {
         l->phase = FINISHING;
     }
     if (req_count_live() > 0 && now < l->phase_until) return 0;
-    /* Past the last deadline: end what still runs (undo transfers). */
+    /* Past the last deadline: end what still runs (undo transfers) and
+     * what waits (timers), until nothing does. */
     l->refuse = 1;
-    while (l->xfers) end_xfer(l, l->xfers, CURLE_ABORTED_BY_CALLBACK);
-    if (l->on_end) l->on_end();
+    if (l->on_end) l->on_end(); /* first: what would re-arm for ever */
+    while (l->xfers || l->timers) {
+        while (l->xfers) end_xfer(l, l->xfers, CURLE_ABORTED_BY_CALLBACK);
+        run_timers(l, -1);
+    }
     return 1;
 }
 

@@ -107,7 +107,7 @@ static unsigned long get(atomic_ulong *a) {
     return atomic_load_explicit(a, memory_order_relaxed);
 }
 
-char *metrics_render(size_t keys, long cleanups, size_t *len) {
+char *metrics_render(size_t keys, int writable, long cleanups, size_t *len) {
     struct text t = {malloc(8192), 0, 8192, 0};
     unsigned long cum = 0;
 
@@ -149,6 +149,10 @@ char *metrics_render(size_t keys, long cleanups, size_t *len) {
     add(&t, "# HELP cmkv_keys Records in the index.\n"
             "# TYPE cmkv_keys gauge\n"
             "cmkv_keys %zu\n", keys);
+    add(&t, "# HELP cmkv_index_writable 1 when the index takes writes, 0 while it is "
+            "read-only or waits to be recovered.\n"
+            "# TYPE cmkv_index_writable gauge\n"
+            "cmkv_index_writable %d\n", writable ? 1 : 0);
     add(&t, "# HELP cmkv_cleanups_pending Keys whose copies of unknown fate are being removed.\n"
             "# TYPE cmkv_cleanups_pending gauge\n"
             "cmkv_cleanups_pending %ld\n"

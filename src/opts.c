@@ -8,12 +8,14 @@
 
 #include "opts.h"
 #include "record.h"
+#include "space.h"
 
 const char *opts_usage(void) {
     return "usage: mkv-index [server] [--port 3000] [--index /tmp/indexdb] [-v]\n"
            "                 [--replicas N] [--subvolumes N] [--md5sum=BOOL]\n"
            "                 [--probe] [--fallback HOST:PORT] [--protect]\n"
-           "                 [--sync] [--max-size BYTES] [--access-log FILE]\n"
+           "                 [--sync] [--max-size BYTES] [--min-free BYTES]\n"
+           "                 [--access-log FILE]\n"
            "                 [--threads N] [--max-connections N]\n"
            "                 [--client-timeout S] [--connect-timeout MS]\n"
            "                 [--voltimeout MS] [--stall-timeout MS] VOLUME...\n"
@@ -34,6 +36,26 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
     v = strtol(s, &end, 10);
     if (errno || *end || v < lo || v > hi) return MKV_ERR;
     *out = v;
+    return MKV_OK;
+}
+
+/* parse_bytes -- a decimal number of bytes, optionally followed by K, M
+ * or G (powers of 1024), at most 2^62. */
+static int parse_bytes(const char *s, uint64_t *out) {
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+    if (*s < '0' || *s > '9') return MKV_ERR;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno) return MKV_ERR;
+    if (*end == 'K' || *end == 'k') shift = 10;
+    else if (*end == 'M' || *end == 'm') shift = 20;
+    else if (*end == 'G' || *end == 'g') shift = 30;
+    else if (*end != '\0') return MKV_ERR;
+    if (shift && end[1] != '\0') return MKV_ERR;
+    if (v > (1ULL << 62) >> shift) return MKV_ERR;
+    *out = (uint64_t)v << shift;
     return MKV_OK;
 }
 
@@ -85,6 +107,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         {"protect", no_argument, NULL, 'X'},
         {"sync", no_argument, NULL, 'S'},
         {"max-size", required_argument, NULL, 'M'},
+        {"min-free", required_argument, NULL, 'F'},
         {"fallback", required_argument, NULL, 'f'},
         {"access-log", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
@@ -108,6 +131,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
     o->replicas = 1;
     o->subvolumes = 1;
     o->md5sum = 1;
+    o->min_free = SPACE_MIN_FREE_DEFAULT;
 
     if (argc > 1 && strcmp(argv[1], "rebuild") == 0) o->command = OPTS_REBUILD;
     if (argc > 1 && strcmp(argv[1], "rebalance") == 0) o->command = OPTS_REBALANCE;
@@ -174,6 +198,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         case 'M':
             if (parse_long(optarg, 1, LONG_MAX, &v)) goto bad;
             o->max_size = v;
+            break;
+        case 'F':
+            if (parse_bytes(optarg, &o->min_free)) goto bad;
             break;
         case 'f':
             if (!volume_ok(optarg)) goto bad;

@@ -10,7 +10,13 @@
  * only when all of them answered is the record made live (and, with
  * --sync, fsynced) before the 201. If anything fails -- a volume, the
  * client, the index -- the copies written and the record are removed
- * before the answer, so a failed PUT leaves nothing behind. */
+ * before the answer, so a failed PUT leaves nothing behind.
+ *
+ * Disk space: a PUT is refused (507, with the reason) before anything is
+ * written while the index is read-only (store_admit). A volume that
+ * answers 500 -- nginx's answer for a full disk, among others -- has its
+ * free space read (volspace.h) while the PUT is undone: when it lacks
+ * room for the value the answer is 507 and the volume is marked full. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +35,10 @@
 #include "placement.h"
 #include "req.h"
 #include "ring.h"
+#include "space.h"
 #include "store.h"
 #include "volclient.h"
+#include "volspace.h"
 
 /* Upload ring per PUT: memory is flat at this much whatever the size. */
 #define PUT_RING (1024 * 1024)
@@ -50,7 +58,7 @@ struct put_req;
 
 /* One replica's transfer: the PUT of the value, or the DELETE undoing it. */
 struct replica {
-    struct loop_xfer x;
+    struct loop_xfer x;           /* the PUT, then its DELETE or space read */
     struct put_req *r;
     int paused;                   /* read callback said PAUSE: wants data */
     int running;                  /* the PUT is under way */
@@ -58,6 +66,9 @@ struct replica {
     int sent_all;                 /* it was handed the body's last byte */
     int unresolved;               /* its copy may be there: not confirmed gone */
     int timed_out;                /* its volume stopped answering */
+    int answered_500;             /* perhaps its disk is full */
+    struct loop_timer wait;       /* until its space file is fresh */
+    struct vol_small space;       /* its space file, read on undo */
     char url[VOL_URL_MAX];
 };
 
@@ -71,6 +82,7 @@ struct put_req {
     int ending;                   /* committing or undoing: no way back */
     int handed_off;               /* the key went to cleanup.c, lock and all */
     unsigned status;              /* the answer once failed, else 0 */
+    char why[MKV_ERRLEN];         /* a 507's reason */
     int nrunning;                 /* replica transfers (PUT or DELETE) */
     int64_t size;                 /* Content-Length, or -1 for chunked */
     int64_t received;             /* body bytes taken so far */
@@ -162,22 +174,25 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
     r->nrunning--;
     if (vr == VOL_OK && (vs == 201 || vs == 204)) {
         x->stored = 1;
+        volspace_stored(http_volume_index(vol));
     } else if (vr == VOL_ABORTED && r->status != 0) {
         /* cut short by fail(): nothing stored, nothing to say */
     } else {
+        int kind = log_kind_volume(http_volume_index(vol));
         if (vr == VOL_NOFD) {
-            log_msg("PUT %s: out of file descriptors", r->r.url);
+            log_limited(LOG_NOFD, "PUT %s: out of file descriptors", r->r.url);
         } else {
             metrics_volume_error(vol);
             if (xf->stalled)
-                log_msg("PUT %s: volume %s moved no byte for %ld ms", r->r.url, vol,
-                        xf->stall_ms);
+                log_limited(kind, "PUT %s: volume %s moved no byte for %ld ms", r->r.url,
+                            vol, xf->stall_ms);
             else if (vr == VOL_OK)
-                log_msg("PUT %s: volume %s answered %ld", r->r.url, vol, vs);
+                log_limited(kind, "PUT %s: volume %s answered %ld", r->r.url, vol, vs);
             else
-                log_msg("PUT %s: volume %s: %s", r->r.url, vol, err);
+                log_limited(kind, "PUT %s: volume %s: %s", r->r.url, vol, err);
         }
         x->timed_out = xf->stalled || vr == VOL_TIMEOUT;
+        x->answered_500 = vr == VOL_OK && vs == 500;
         fail(r, xf->stalled ? 504 : vol_http_status(vr));
     }
     maybe_end(r);
@@ -187,13 +202,14 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
 /* start -- write the pending record, then start every replica's PUT. */
 static void start(struct put_req *r) {
     char err[MKV_ERRLEN];
+    int rc;
 
-    r->started = 1;
+    r->started = 1; /* a failed write may have left the record: undo it */
     r->rec.writing = 1;
-    if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {
-        log_msg("PUT %s: %s", r->r.url, err);
-        r->started = 0; /* no record to remove */
-        fail(r, 503);
+    if ((rc = store_put(r->key, r->keylen, &r->rec, err)) != MKV_OK) {
+        log_limited(LOG_INDEX, "PUT %s: %s", r->r.url, err);
+        if (rc == STORE_ERR_SPACE) snprintf(r->why, sizeof(r->why), "%s", err);
+        fail(r, rc == STORE_ERR_SPACE ? 507 : 503);
         return;
     }
     for (int i = 0; i < r->nreplicas; i++) {
@@ -207,7 +223,8 @@ static void start(struct put_req *r) {
         x->x.done = replica_done;
         x->x.stall_ms = vol_stall_ms();
         if (loop_xfer_start(&x->x) != MKV_OK) {
-            log_msg("PUT %s: cannot start the transfer to %s", r->r.url, r->volumes[i]);
+            log_limited(LOG_NOFD, "PUT %s: cannot start the transfer to %s", r->r.url,
+                        r->volumes[i]);
             fail(r, 503);
             return;
         }
@@ -252,6 +269,12 @@ static void settle_undo(struct put_req *r) {
     finished(r, r->status);
 }
 
+/* undo_step -- one transfer (or space check) of the undo ended: after
+ * the last, settle. */
+static void undo_step(struct put_req *r) {
+    if (--r->nrunning == 0) settle_undo(r);
+}
+
 static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
     struct replica *x = MKV_CONTAINER(xf, struct replica, x);
     struct put_req *r = x->r;
@@ -261,20 +284,83 @@ static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
 
     x->running = 0;
     if (vr != VOL_OK || (vs != 204 && vs != 404 && vs != 200)) {
-        log_msg("PUT %s: cannot remove the copy on %s: %s", r->r.url,
-                r->volumes[x - r->rep], vr == VOL_OK ? "an error answer" : err);
+        log_limited(log_kind_volume(http_volume_index(r->volumes[x - r->rep])),
+                    "PUT %s: cannot remove the copy on %s: %s", r->r.url,
+                    r->volumes[x - r->rep], vr == VOL_OK ? "an error answer" : err);
         x->unresolved = 1;
     }
-    if (--r->nrunning == 0) settle_undo(r);
+    undo_step(r);
+    req_release(&r->r);
+}
+
+/* space_read -- the space file of a volume that answered 500: short of
+ * room for the value, its disk was full and the answer is 507. */
+static void space_read(struct loop_xfer *xf, CURLcode rc, long code) {
+    struct replica *x = MKV_CONTAINER(xf, struct replica, x);
+    struct put_req *r = x->r;
+    const char *vol = r->volumes[x - r->rep];
+    uint64_t free, total, need = (uint64_t)(r->size > r->received ? r->size : r->received) +
+                                 VOLSPACE_MARGIN;
+    char err[MKV_ERRLEN], have[32], want[32];
+    long vs;
+
+    x->running = 0;
+    if (vol_result_of(rc, xf->nofd, code, &vs, err) == VOL_OK && vs == 200 &&
+        x->space.dropped == 0 &&
+        volspace_parse(x->space.data, x->space.len, &free, &total) == MKV_OK &&
+        free < need) {
+        volspace_mark_full(http_volume_index(vol), need);
+        space_human(free, have, sizeof(have));
+        space_human(need, want, sizeof(want));
+        snprintf(r->why, sizeof(r->why), "volume %s is out of space: %s free, %s needed",
+                 vol, have, want);
+        log_limited(log_kind_volume(http_volume_index(vol)), "PUT %s: %s", r->r.url,
+                    r->why);
+        r->status = 507;
+    }
+    undo_step(r);
+    req_release(&r->r);
+}
+
+/* space_fresh -- the volume has rewritten its space file since it
+ * failed the PUT: read it. */
+static void space_fresh(struct loop_timer *t) {
+    struct replica *x = MKV_CONTAINER(t, struct replica, wait);
+    struct put_req *r = x->r;
+    const char *vol = r->volumes[x - r->rep];
+    size_t n = strcspn(vol, "/"); /* the volume, not its /svXX */
+    char url[VOL_URL_MAX];
+    CURL *h = loop_xfer_handle(&x->x);
+
+    snprintf(url, sizeof(url), "http://%.*s%s", (int)n, vol, VOLSPACE_PATH);
+    if (h != NULL) {
+        vol_setup_get_small(h, url, &x->space);
+        x->x.done = space_read;
+        x->x.stall_ms = 0;
+        if (loop_xfer_start(&x->x) == MKV_OK) {
+            x->running = 1;
+            return;
+        }
+    }
+    undo_step(r); /* cannot tell: the answer stays a 502 */
     req_release(&r->r);
 }
 
 /* undo -- no copy and no record may outlive a failed write: DELETE the
- * copies written, then the pending record. */
+ * copies written, then the pending record. A volume that answered 500
+ * has its space file read meanwhile, once it has been rewritten after
+ * the failure (two of the writer's periods). */
 static void undo(struct put_req *r) {
     for (int i = 0; i < r->nreplicas; i++) {
         struct replica *x = &r->rep[i];
         CURL *h;
+        if (x->answered_500 && !x->stored) {
+            x->wait.done = space_fresh;
+            loop_timer_start(&x->wait, 2 * VOLSPACE_EVERY_MS);
+            r->nrunning++;
+            r->r.busy++;
+            continue;
+        }
         /* A copy may be there if the volume said so, or if it was handed
          * the last byte: a timeout or a reset after that is no proof the
          * volume did not store it (a 404 to this DELETE is fine). */
@@ -324,10 +410,12 @@ static void maybe_end(struct put_req *r) {
     r->ending = 1;
     if (r->status == 0 && !r->started) r->status = 500; /* cannot happen */
     if (r->status == 0) {
+        int rc;
         r->rec.writing = 0;
-        if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {
-            log_msg("PUT %s: %s", r->r.url, err);
-            r->status = 500;
+        if ((rc = store_put(r->key, r->keylen, &r->rec, err)) != MKV_OK) {
+            log_limited(LOG_INDEX, "PUT %s: %s", r->r.url, err);
+            if (rc == STORE_ERR_SPACE) snprintf(r->why, sizeof(r->why), "%s", err);
+            r->status = rc == STORE_ERR_SPACE ? 507 : 500;
         } else {
             r->r.busy++;
             if (bio_sync(committed, r) != MKV_OK) committed(r, MKV_ERR);
@@ -401,7 +489,8 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
     enum MHD_Result ret;
     size_t keylen;
     int64_t size;
-    int held, old_found = 0;
+    int held, old_found;
+    enum store_found found;
 
     if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
     size = body_size(c);
@@ -415,19 +504,27 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
         log_msg("PUT %s: refused: %lld bytes is over --max-size", url, (long long)size);
         return http_respond(c, m, url, 413);
     }
+    switch (store_admit(STORE_PUT_GROWTH(keylen), err)) {
+    case STORE_ADMITTED: break;
+    case STORE_NO_ROOM:
+        log_limited(LOG_INDEX, "PUT %s: refused: %s", url, err);
+        return http_reason(c, m, url, 507, err);
+    case STORE_BROKEN:
+        log_limited(LOG_INDEX, "PUT %s: refused: %s", url, err);
+        return http_reason(c, m, url, 503, err);
+    }
     held = locks_acquire(key, keylen);
     if (held <= 0) return http_respond(c, m, url, held == 0 ? 409 : 503);
-    switch (store_get(key, keylen, &old, err)) {
-    case 0: break;
-    case 1:
-        old_found = 1;
-        if (old.deleted || old.writing) break; /* may be written again */
+    found = store_get(key, keylen, &old, err);
+    old_found = found == STORE_FOUND;
+    if (found == STORE_FOUND && !old.deleted && !old.writing) { /* unlinked or cut short: may be written again */
         locks_release(key, keylen);
         return http_respond(c, m, url, 409);
-    default:
+    }
+    if (found < 0) {
         locks_release(key, keylen);
-        log_msg("PUT %s: %s", url, err);
-        return http_respond(c, m, url, 500);
+        log_limited(found == STORE_BAD ? LOG_RECORD : LOG_INDEX, "PUT %s: %s", url, err);
+        return http_respond(c, m, url, found == STORE_BAD ? 500 : 503);
     }
 
     r = calloc(1, sizeof(*r));
@@ -535,6 +632,8 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
         req_suspend(&r->r);
         return MHD_YES;
     }
+    if (r->r.status == 507 && r->why[0])
+        return http_reason(c, r->r.method, url, 507, r->why);
     return http_respond(c, r->r.method, url, r->r.status);
 }
 

@@ -1,9 +1,16 @@
-/* store.c -- the GDBM index file and the ordered key sets beside it. */
+/* store.c -- the GDBM index file and the ordered key sets beside it,
+ * and the index's recovery when GDBM fails (store.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,14 +18,44 @@
 
 #include "keyset.h"
 #include "log.h"
+#include "space.h"
 #include "store.h"
 
 static GDBM_FILE store_db;
 static int store_sync;
-static int store_fd = -1;         /* the file's, for store_fsync */
+static char *store_path;          /* as given to gdbm_open */
+static int store_fd = -1;         /* the file's, for store_fsync; a
+                                     recovery replaces it under fd_lock */
+static pthread_rwlock_t store_fd_lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t store_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t store_ks_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct keyset store_live, store_unlinked;
+
+/* Broken: a GDBM call failed and marked the handle as needing recovery,
+ * and recovery has not succeeded yet. Set and cleared under mu; read
+ * without it by store_admit, which then takes mu only when a retry is
+ * due. */
+static atomic_int store_broken;
+static _Atomic double store_retry_at; /* when to try recovering again */
+static double store_retry_ms;         /* the backoff; under mu */
+static char store_broken_why[MKV_ERRLEN]; /* what failed; under mu */
+static char store_waiting[160];           /* why not recovered yet; under mu */
+static atomic_int store_broken_space;     /* ... for want of space */
+static int store_dir_bits = -1;       /* GDBM's directory depth; under mu */
+
+#define STORE_ROOM_EVERY_MS 100.0   /* broken: how often room is checked */
+#define STORE_RETRY_MIN_MS 1000.0   /* after a failed attempt, with room */
+#define STORE_RETRY_MAX_MS 30000.0
+
+/* Deletes that could not be done while broken, done after a recovery. */
+struct forget {
+    struct forget *next;
+    size_t keylen;
+    char key[];
+};
+static struct forget *store_forget;   /* under mu */
+static size_t store_nforget;          /* under mu */
+#define STORE_FORGET_MAX 4096
 
 static datum mkdatum(const char *p, size_t n) {
     datum d;
@@ -45,6 +82,227 @@ static int do_keysets_set(const char *key, size_t keylen, const struct record *r
                ? MKV_ERR : MKV_OK;
 }
 
+/* is_space_errno -- a write failed for want of space. */
+static int is_space_errno(int e) { return e == ENOSPC || e == EFBIG || e == EDQUOT; }
+
+static void do_keyset_resync(const char *key, size_t keylen);
+static void do_rescan_all(void);
+static size_t store_nrecords;       /* records in the GDBM file; under mu */
+
+/* Names of files gdbm_recover may leave next to the index when it fails
+ * (mkstemp of "PATH.XXXXXX"), for the caller to remove the new ones. */
+struct leftovers {
+    size_t n;
+    char names[16][256];
+};
+
+/* list_leftovers -- the directory's "BASE.XXXXXX" files now, into l (the
+ * first 16; a full directory of such names is not ours to clean). */
+static void list_leftovers(struct leftovers *l) {
+    const char *slash = strrchr(store_path, '/');
+    const char *base = slash ? slash + 1 : store_path;
+    size_t blen = strlen(base);
+    char dir[4096];
+    struct dirent *e;
+    DIR *d;
+
+    l->n = 0;
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - store_path) + 1 : 1,
+             slash ? store_path : ".");
+    if ((d = opendir(dir)) == NULL) return;
+    while ((e = readdir(d)) != NULL && l->n < 16) {
+        size_t n = strlen(e->d_name);
+        if (n != blen + 7 || strncmp(e->d_name, base, blen) != 0 ||
+            e->d_name[blen] != '.' || n >= sizeof(l->names[0]))
+            continue;
+        memcpy(l->names[l->n++], e->d_name, n + 1);
+    }
+    closedir(d);
+}
+
+/* remove_new_leftovers -- unlink the "BASE.XXXXXX" files that are there
+ * now and were not in before: a failed recovery's partial copy. */
+static void remove_new_leftovers(const struct leftovers *before) {
+    const char *slash = strrchr(store_path, '/');
+    struct leftovers now;
+    char path[4352];
+
+    list_leftovers(&now);
+    for (size_t i = 0; i < now.n; i++) {
+        int old = 0;
+        for (size_t j = 0; j < before->n && !old; j++)
+            old = strcmp(now.names[i], before->names[j]) == 0;
+        if (old) continue;
+        snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - store_path) + 1 : 0,
+                 store_path, now.names[i]);
+        if (unlink(path) != 0)
+            log_msg("index: cannot remove %s left by a failed recovery: %s", path,
+                    strerror(errno));
+    }
+}
+
+__attribute__((format(printf, 2, 3)))
+static void recover_says(void *arg, const char *fmt, ...) {
+    char line[256];
+    va_list ap;
+    (void)arg;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    log_limited(LOG_INDEX, "index recovery: %s", line);
+}
+
+/* do_track_directory -- tell space.h how big GDBM's directory is (the
+ * largest single allocation it makes is twice that); mu held. */
+static void do_track_directory(void) {
+    int bits;
+    if (gdbm_setopt(store_db, GDBM_GETDIRDEPTH, &bits, sizeof(bits)) != 0 ||
+        bits == store_dir_bits)
+        return;
+    store_dir_bits = bits;
+    space_directory((uint64_t)sizeof(off_t) << bits);
+}
+
+/* do_forget_pending -- the deletes remembered while broken; mu held. */
+static void do_forget_pending(void) {
+    struct forget *f;
+    while ((f = store_forget) != NULL) {
+        datum k = {f->key, (int)f->keylen};
+        store_forget = f->next;
+        store_nforget--;
+        if (gdbm_delete(store_db, k) == 0) store_nrecords--;
+        do_keyset_resync(f->key, f->keylen);
+        free(f);
+    }
+}
+
+/* room_for_copy -- is there room for gdbm_recover's copy of the file
+ * (about its size, beside it, under the file size limit)? If not, why
+ * says how much is missing; trying anyway would only churn the disk (and
+ * trip a leak in GDBM 1.23, whose gdbm_fd_open forgets its first bucket
+ * when it cannot write it). */
+static int room_for_copy(char *why, size_t len) {
+    struct statvfs sv;
+    struct rlimit rl;
+    struct stat st;
+    uint64_t need, free;
+    char a[32], b[32];
+
+    if (fstat(store_fd, &st) != 0 || fstatvfs(store_fd, &sv) != 0) return 1;
+    need = (uint64_t)st.st_size + (uint64_t)st.st_size / 8 + 65536;
+    free = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    space_human(need, a, sizeof(a));
+    if (free < need) {
+        space_human(free, b, sizeof(b));
+        snprintf(why, len, "a copy of the index needs about %s, %s free", a, b);
+        return 0;
+    }
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)need) {
+        snprintf(why, len, "a copy of the index needs about %s, over the file size limit",
+                 a);
+        return 0;
+    }
+    return 1;
+}
+
+/* do_recover -- rebuild the file from the handle's view (gdbm_recover
+ * with GDBM_RCVR_FORCE: the check pass cannot be trusted while changed
+ * buckets wait in the handle's cache) into a new file renamed over the
+ * old; mu held. Tried only when there is room for the copy (checked
+ * every STORE_ROOM_EVERY_MS, so it starts soon after room is made); an
+ * attempt that fails with room is retried after a backoff (1 s doubling
+ * to 30 s), its partial copy removed. On success the store is no longer
+ * broken. Returns 1 when the handle is usable. */
+static int do_recover(void) {
+    gdbm_recovery rcvr;
+    struct leftovers before;
+    double t0 = mkv_now_ms();
+    gdbm_count_t n;
+    int rc;
+
+    if (!room_for_copy(store_waiting, sizeof(store_waiting))) {
+        atomic_store(&store_retry_at, t0 + STORE_ROOM_EVERY_MS);
+        log_limited(LOG_INDEX, "index: cannot recover yet: %s; reads go on from memory, "
+                    "writes are refused until it is recovered", store_waiting);
+        return 0;
+    }
+    memset(&rcvr, 0, sizeof(rcvr));
+    rcvr.errfun = recover_says;
+    list_leftovers(&before);
+    pthread_rwlock_wrlock(&store_fd_lock); /* no fsync of the old fd now */
+    rc = gdbm_recover(store_db, &rcvr, GDBM_RCVR_FORCE | GDBM_RCVR_ERRFUN);
+    store_fd = gdbm_fdesc(store_db);
+    pthread_rwlock_unlock(&store_fd_lock);
+    if (rc != 0 || gdbm_count(store_db, &n) != 0) {
+        int e = gdbm_last_syserr(store_db);
+        remove_new_leftovers(&before);
+        atomic_store(&store_retry_at, mkv_now_ms() + store_retry_ms);
+        snprintf(store_waiting, sizeof(store_waiting), "the last try failed: %s%s%s",
+                 gdbm_db_strerror(store_db), e ? ": " : "", e ? strerror(e) : "");
+        /* Not rate-limited: the backoff already spaces these out. */
+        log_msg("index: recovery failed: %s%s%s; reads go on from memory, writes are "
+                "refused until it succeeds (next try in %.0f s)",
+                gdbm_db_strerror(store_db), e ? ": " : "", e ? strerror(e) : "",
+                store_retry_ms / 1000);
+        store_retry_ms *= 2;
+        if (store_retry_ms > STORE_RETRY_MAX_MS) store_retry_ms = STORE_RETRY_MAX_MS;
+        return 0;
+    }
+    space_file(store_fd);
+    store_dir_bits = -1;
+    do_track_directory();
+    store_nrecords = (size_t)n;
+    log_msg("index: recovered in %.0f ms after \"%s\": %zu records kept, %zu unreadable",
+            mkv_now_ms() - t0, store_broken_why, rcvr.recovered_keys - rcvr.duplicate_keys,
+            rcvr.failed_keys);
+    atomic_store(&store_broken, 0);
+    atomic_store(&store_broken_space, 0);
+    store_retry_ms = STORE_RETRY_MIN_MS;
+    if (rcvr.failed_keys > 0 || rcvr.failed_buckets > 0) do_rescan_all();
+    do_forget_pending();
+    return 1;
+}
+
+/* do_failed -- a GDBM call for op failed: err says so. If GDBM marked
+ * the handle as needing recovery, the store is broken and recovers now.
+ * Returns 1 when the handle is usable (recovered, or never poisoned);
+ * *space is set when the cause was a want of space. mu held. */
+static int do_failed(const char *op, char *err, int *space) {
+    int e = gdbm_last_syserr(store_db);
+
+    *space = is_space_errno(e);
+    mkv_seterr(err, "index %s: %s", op, gdbm_db_strerror(store_db));
+    if (!gdbm_needs_recovery(store_db)) return 1;
+    if (!atomic_load(&store_broken)) {
+        snprintf(store_broken_why, sizeof(store_broken_why), "%s", err);
+        atomic_store(&store_broken_space, *space);
+        atomic_store(&store_broken, 1);
+        store_retry_ms = STORE_RETRY_MIN_MS;
+    }
+    log_msg("%s; recovering the index", err);
+    return do_recover();
+}
+
+/* do_usable -- mu held: 1 unless broken and (after a retry, if one is
+ * due) still broken. */
+static int do_usable(void) {
+    if (!atomic_load(&store_broken)) return 1;
+    if (mkv_now_ms() < atomic_load(&store_retry_at)) return 0;
+    return do_recover();
+}
+
+/* do_fetch_broken -- a read while broken, from the handle's view: GDBM
+ * keeps it whole in memory (every change of the failed update was made
+ * there before its writes failed), but refuses every call until
+ * recovered, so the refusal is lifted for this one fetch. Nothing that
+ * writes GDBM's header or directory (a store, a delete, gdbm_sync) runs
+ * until the rebuild, which starts from this same view. mu held. */
+static datum do_fetch_broken(const char *key, size_t keylen) {
+    gdbm_set_errno(store_db, GDBM_NO_ERROR, 0);
+    return gdbm_fetch(store_db, mkdatum(key, keylen));
+}
+
 /* The key sets are filled by a loader thread after start-up, so the
  * server answers at once however large the index is. It adds records in
  * chunks while holding mu (as every writer does), so a key it adds cannot
@@ -55,7 +313,6 @@ static int do_keysets_set(const char *key, size_t keylen, const struct record *r
 static pthread_t store_loader;
 static int store_loading;           /* loader thread running (main thread) */
 static atomic_int store_stop;       /* store_close asks the loader to end */
-static size_t store_nrecords;       /* records in the GDBM file; under mu */
 static size_t store_bad;            /* unusable records seen by the scan */
 static size_t store_writing;        /* writes in progress seen by the scan */
 
@@ -131,12 +388,52 @@ static int do_scan_chunk(datum *cursor, size_t n) {
     return cursor->dptr != NULL;
 }
 
+/* do_keyset_resync -- put key in the key set its record says, or in
+ * none if it has no usable record; mu held. */
+static void do_keyset_resync(const char *key, size_t keylen) {
+    datum v = gdbm_fetch(store_db, mkdatum(key, keylen));
+    struct record r;
+    char rerr[MKV_ERRLEN];
+
+    pthread_rwlock_wrlock(&store_ks_lock);
+    if (v.dptr != NULL && usable_key(key, keylen) &&
+        record_decode(v.dptr, (size_t)v.dsize, &r, rerr) == MKV_OK) {
+        if (do_keysets_set(key, keylen, &r) != MKV_OK)
+            log_msg("index: out of memory: a key is missing from listings");
+    } else {
+        keyset_remove(&store_live, key, keylen);
+        keyset_remove(&store_unlinked, key, keylen);
+    }
+    pthread_rwlock_unlock(&store_ks_lock);
+    free(v.dptr);
+}
+
+/* do_rescan_all -- the key sets again from the file, after a recovery
+ * that could not keep every record; mu held. */
+static void do_rescan_all(void) {
+    datum cursor = {NULL, 0};
+    pthread_rwlock_wrlock(&store_ks_lock);
+    keyset_free(&store_live);
+    keyset_free(&store_unlinked);
+    pthread_rwlock_unlock(&store_ks_lock);
+    store_bad = 0;
+    do_scan_chunk(&cursor, (size_t)-1);
+    free(cursor.dptr);
+}
+
 static void *loader_main(void *unused) {
     size_t have = 0, want = 0;
     (void)unused;
     for (int pass = 1; pass <= 4 && !store_stop; pass++) {
         datum cursor = {NULL, 0};
         int more = 1;
+        if (atomic_load(&store_broken)) {
+            /* Nothing can be read until it is recovered: wait for that. */
+            struct timespec nap = {0, 100 * 1000000L};
+            nanosleep(&nap, NULL);
+            pass--;
+            continue;
+        }
         pthread_mutex_lock(&store_mu);
         store_bad = store_writing = 0;
         pthread_mutex_unlock(&store_mu);
@@ -161,17 +458,53 @@ static void *loader_main(void *unused) {
             pthread_mutex_unlock(&store_ready_mu);
             return NULL;
         }
-        if (!store_stop)
+        if (!store_stop && !atomic_load(&store_broken))
             log_msg("index: listing scan %d found %zu of %zu records; scanning again",
                     pass, have, want);
     }
     return NULL;
 }
 
+/* recover_at_open -- a file found needing recovery (a crash during a
+ * write, or one that failed) is rebuilt before anything reads it; the
+ * check pass goes first, so a file that is sound is not copied. */
+static int recover_at_open(const char *path, char *err) {
+    gdbm_recovery rcvr;
+    struct leftovers before;
+    gdbm_count_t n;
+
+    char why[160];
+
+    memset(&rcvr, 0, sizeof(rcvr));
+    rcvr.errfun = recover_says;
+    log_msg("index %s needs recovery (a crash or a failed write left it so): "
+            "recovering", path);
+    store_fd = gdbm_fdesc(store_db);
+    if (!room_for_copy(why, sizeof(why))) {
+        mkv_seterr(err, "cannot recover index %s: %s: free that much and start again",
+                   path, why);
+        return MKV_ERR;
+    }
+    list_leftovers(&before);
+    if (gdbm_recover(store_db, &rcvr, GDBM_RCVR_ERRFUN) != 0 ||
+        gdbm_count(store_db, &n) != 0) {
+        int e = gdbm_last_syserr(store_db);
+        remove_new_leftovers(&before);
+        mkv_seterr(err, "cannot recover index %s: %s%s%s (a recovery writes a copy "
+                   "of the file beside it: free that much space and start again)",
+                   path, gdbm_db_strerror(store_db), e ? ": " : "", e ? strerror(e) : "");
+        return MKV_ERR;
+    }
+    log_msg("index %s recovered: %zu records kept, %zu unreadable", path,
+            rcvr.recovered_keys ? rcvr.recovered_keys - rcvr.duplicate_keys : (size_t)n,
+            rcvr.failed_keys);
+    return MKV_OK;
+}
+
 int store_open(const char *path, enum store_mode mode, int sync, char *err) {
     int flags = mode == STORE_NEW ? GDBM_NEWDB : GDBM_WRCREAT;
     errno = 0;
-    store_db = gdbm_open(path, 0, flags, 0644, NULL);
+    store_db = gdbm_open(path, 0, flags | GDBM_CLOEXEC, 0644, NULL);
     if (store_db == NULL) {
         if (gdbm_errno == GDBM_CANT_BE_WRITER)
             mkv_seterr(err, "index %s is in use by another process", path);
@@ -181,16 +514,32 @@ int store_open(const char *path, enum store_mode mode, int sync, char *err) {
                        errno ? strerror(errno) : "");
         return MKV_ERR;
     }
+    free(store_path);
+    store_path = strdup(path);
+    if (store_path == NULL) {
+        mkv_seterr(err, "out of memory");
+        store_close();
+        return MKV_ERR;
+    }
     store_sync = sync;
     store_fd = gdbm_fdesc(store_db);
+    atomic_store(&store_broken, 0);
+    store_dir_bits = -1;
     if (mode == STORE_SERVE) {
         gdbm_count_t n;
+        if ((gdbm_needs_recovery(store_db) || gdbm_count(store_db, &n) != 0) &&
+            recover_at_open(path, err) != MKV_OK) {
+            store_close();
+            return MKV_ERR;
+        }
+        store_fd = gdbm_fdesc(store_db);
         if (gdbm_count(store_db, &n) != 0) {
             mkv_seterr(err, "cannot count the index: %s", gdbm_db_strerror(store_db));
             store_close();
             return MKV_ERR;
         }
         store_nrecords = (size_t)n;
+        do_track_directory();
         store_stop = 0;
         store_ready = 0;
         if (pthread_create(&store_loader, NULL, loader_main, NULL) != 0) {
@@ -220,6 +569,16 @@ void store_unlock(void) {
     store_locked = NULL;
 }
 
+int store_reserve(uint64_t min_free, char *err) {
+    int rc;
+    pthread_mutex_lock(&store_mu);
+    rc = space_open(store_path, store_fd, min_free, err);
+    if (rc == MKV_OK && store_dir_bits >= 0)
+        space_directory((uint64_t)sizeof(off_t) << store_dir_bits);
+    pthread_mutex_unlock(&store_mu);
+    return rc;
+}
+
 void store_close(void) {
     if (store_loading) {
         store_stop = 1;
@@ -228,9 +587,17 @@ void store_close(void) {
     }
     pthread_mutex_lock(&store_mu);
     if (store_db != NULL) {
-        gdbm_sync(store_db);
+        if (atomic_load(&store_broken) && !do_recover())
+            /* No gdbm_sync: it would write the failed update's header. */
+            log_msg("index: closing while it needs recovery (%s): it will be "
+                    "recovered from the file at the next start, which may not hold "
+                    "every write acknowledged before \"%s\"", store_waiting,
+                    store_broken_why);
+        else
+            gdbm_sync(store_db);
         gdbm_close(store_db);
         store_db = NULL;
+        store_fd = -1;
     }
     while (store_orphans) {
         struct orphan *o = store_orphans;
@@ -238,29 +605,78 @@ void store_close(void) {
         free(o);
     }
     store_orphan_fn = NULL;
+    while (store_forget) {
+        struct forget *f = store_forget;
+        store_forget = f->next;
+        free(f);
+    }
+    store_nforget = 0;
     pthread_rwlock_wrlock(&store_ks_lock);
     keyset_free(&store_live);
     keyset_free(&store_unlinked);
     pthread_rwlock_unlock(&store_ks_lock);
     pthread_mutex_unlock(&store_mu);
+    space_close();
 }
 
-int store_get(const char *key, size_t keylen, struct record *r, char *err) {
+enum store_found store_get(const char *key, size_t keylen, struct record *r,
+                           char *err) {
     datum v;
-    int rc;
+    int space;
 
     pthread_mutex_lock(&store_mu);
-    v = gdbm_fetch(store_db, mkdatum(key, keylen));
+    if (!do_usable()) {
+        v = do_fetch_broken(key, keylen);
+    } else {
+        v = gdbm_fetch(store_db, mkdatum(key, keylen));
+        if (v.dptr == NULL && gdbm_last_errno(store_db) != GDBM_ITEM_NOT_FOUND &&
+            do_failed("read", err, &space))
+            v = gdbm_fetch(store_db, mkdatum(key, keylen)); /* once more, recovered */
+        else if (v.dptr == NULL && atomic_load(&store_broken))
+            v = do_fetch_broken(key, keylen);
+    }
     if (v.dptr == NULL) {
-        rc = gdbm_errno == GDBM_ITEM_NOT_FOUND ? 0 : MKV_ERR;
-        if (rc) mkv_seterr(err, "index read: %s", gdbm_db_strerror(store_db));
+        enum store_found rc = gdbm_last_errno(store_db) == GDBM_ITEM_NOT_FOUND
+                                  ? STORE_ABSENT : STORE_DOWN;
+        if (rc == STORE_DOWN) mkv_seterr(err, "index read: %s", gdbm_db_strerror(store_db));
         pthread_mutex_unlock(&store_mu);
         return rc;
     }
     pthread_mutex_unlock(&store_mu);
-    rc = record_decode(v.dptr, (size_t)v.dsize, r, err) ? MKV_ERR : 1;
+    if (record_decode(v.dptr, (size_t)v.dsize, r, err) != MKV_OK) {
+        free(v.dptr);
+        return STORE_BAD;
+    }
     free(v.dptr);
-    return rc;
+    return STORE_FOUND;
+}
+
+enum store_admission store_admit(uint64_t need, char *why) {
+    if (atomic_load(&store_broken)) {
+        int usable;
+        pthread_mutex_lock(&store_mu);
+        usable = do_usable();
+        if (!usable)
+            mkv_seterr(why, "index read-only until it is recovered after \"%s\"",
+                       store_broken_why);
+        pthread_mutex_unlock(&store_mu);
+        if (!usable) return atomic_load(&store_broken_space) ? STORE_NO_ROOM : STORE_BROKEN;
+    }
+    return space_admit(need, why) == MKV_OK ? STORE_ADMITTED : STORE_NO_ROOM;
+}
+
+int store_state(char *out, size_t len) {
+    if (atomic_load(&store_broken)) {
+        int usable;
+        pthread_mutex_lock(&store_mu);
+        usable = do_usable();
+        if (!usable)
+            snprintf(out, len, "broken: \"%s\"; reads go on from memory, writes wait "
+                     "for the file to be rebuilt (%s)", store_broken_why, store_waiting);
+        pthread_mutex_unlock(&store_mu);
+        if (!usable) return 0;
+    }
+    return space_describe(out, len);
 }
 
 /* do_sync -- fsync when --sync asked for it; mu held. */
@@ -275,39 +691,74 @@ static int do_sync(char *err) {
 int store_put(const char *key, size_t keylen, const struct record *r,
               char *err) {
     char buf[RECORD_MAX];
-    int n = record_encode(r, buf, err), rc = MKV_OK;
+    int n = record_encode(r, buf, err), rc = MKV_OK, space;
 
     if (n < 0) return MKV_ERR;
     pthread_mutex_lock(&store_mu);
-    if (!gdbm_exists(store_db, mkdatum(key, keylen))) store_nrecords++;
-    if (gdbm_store(store_db, mkdatum(key, keylen), mkdatum(buf, (size_t)n),
-                   GDBM_REPLACE) != 0) {
-        mkv_seterr(err, "index write: %s", gdbm_db_strerror(store_db));
-        rc = MKV_ERR;
+    if (!do_usable()) {
+        mkv_seterr(err, "index needs recovery after \"%s\"", store_broken_why);
+        rc = atomic_load(&store_broken_space) ? STORE_ERR_SPACE : MKV_ERR;
     } else {
-        rc = do_sync(err);
-        pthread_rwlock_wrlock(&store_ks_lock);
-        if (do_keysets_set(key, keylen, r) != MKV_OK) {
-            log_msg("index: out of memory: a key is missing from listings");
+        int existed = gdbm_exists(store_db, mkdatum(key, keylen));
+        if (gdbm_store(store_db, mkdatum(key, keylen), mkdatum(buf, (size_t)n),
+                       GDBM_REPLACE) != 0) {
+            /* Recovered or not, the record may be the old or the new one:
+             * the key sets follow what the file says. */
+            if (do_failed("write", err, &space)) do_keyset_resync(key, keylen);
+            rc = space ? STORE_ERR_SPACE : MKV_ERR;
+        } else {
+            if (!existed) store_nrecords++;
+            do_track_directory();
+            rc = do_sync(err);
+            pthread_rwlock_wrlock(&store_ks_lock);
+            if (do_keysets_set(key, keylen, r) != MKV_OK) {
+                log_msg("index: out of memory: a key is missing from listings");
+            }
+            pthread_rwlock_unlock(&store_ks_lock);
         }
-        pthread_rwlock_unlock(&store_ks_lock);
     }
     pthread_mutex_unlock(&store_mu);
     return rc;
 }
 
+/* do_remember -- key is to be deleted once the index is recovered; mu
+ * held. */
+static void do_remember(const char *key, size_t keylen) {
+    struct forget *f;
+    if (store_nforget >= STORE_FORGET_MAX || (f = malloc(sizeof(*f) + keylen)) == NULL) {
+        log_limited(LOG_INDEX, "index: too many deletes wait for the recovery: "
+                    "a record is left behind");
+        return;
+    }
+    f->keylen = keylen;
+    memcpy(f->key, key, keylen);
+    f->next = store_forget;
+    store_forget = f;
+    store_nforget++;
+}
+
 int store_delete(const char *key, size_t keylen, char *err) {
-    int rc;
+    int rc, space;
 
     pthread_mutex_lock(&store_mu);
+    if (!do_usable()) {
+        mkv_seterr(err, "index needs recovery after \"%s\"; the record goes once "
+                   "it is recovered", store_broken_why);
+        do_remember(key, keylen);
+        pthread_mutex_unlock(&store_mu);
+        return MKV_ERR;
+    }
     rc = gdbm_delete(store_db, mkdatum(key, keylen));
-    if (rc != 0) {
-        if (gdbm_errno == GDBM_ITEM_NOT_FOUND) {
-            rc = 1;
-        } else {
-            mkv_seterr(err, "index delete: %s", gdbm_db_strerror(store_db));
-            rc = MKV_ERR;
-        }
+    if (rc != 0 && gdbm_last_errno(store_db) != GDBM_ITEM_NOT_FOUND &&
+        do_failed("delete", err, &space))
+        rc = gdbm_delete(store_db, mkdatum(key, keylen)); /* once more, recovered */
+    if (rc != 0 && gdbm_last_errno(store_db) == GDBM_ITEM_NOT_FOUND) {
+        rc = 1;
+    } else if (rc != 0) {
+        mkv_seterr(err, "index delete: %s", gdbm_db_strerror(store_db));
+        if (atomic_load(&store_broken)) do_remember(key, keylen);
+        else do_keyset_resync(key, keylen);
+        rc = MKV_ERR;
     } else {
         store_nrecords--;
         rc = do_sync(err);
@@ -330,11 +781,14 @@ void store_list(int unlinked, const char *prefix, size_t plen,
 }
 
 int store_fsync(char *err) {
+    int rc = MKV_OK;
+    pthread_rwlock_rdlock(&store_fd_lock);
     if (fsync(store_fd) != 0) {
         mkv_seterr(err, "index fsync: %s", strerror(errno));
-        return MKV_ERR;
+        rc = MKV_ERR;
     }
-    return MKV_OK;
+    pthread_rwlock_unlock(&store_fd_lock);
+    return rc;
 }
 
 size_t store_count(void) {

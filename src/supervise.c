@@ -17,6 +17,13 @@
 /* The signals the loop takes synchronously; set by supervise_init(). */
 static sigset_t supervise_signals;
 static int supervise_ready = 0;
+static long supervise_tick_ms;          /* supervise_every's period, or 0 */
+static void (*supervise_tick)(void);
+
+void supervise_every(long ms, void (*fn)(void)) {
+    supervise_tick_ms = ms;
+    supervise_tick = fn;
+}
 
 /* State of one supervised nginx. master is 0 whenever no master runs;
  * then next_start_ms says when to start one. pgid is the process group of
@@ -287,6 +294,7 @@ static int master_exited(struct sup *s, char *err) {
 
 int supervise_run(char *const argv[], const char *temp_dir, char *err) {
     struct sup s;
+    long long next_tick;
 
     if (!supervise_ready) {
         mkv_seterr(err, "supervise_run called before supervise_init");
@@ -297,15 +305,25 @@ int supervise_run(char *const argv[], const char *temp_dir, char *err) {
     s.temp_dir = temp_dir;
     s.backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
     if (start(&s, err) != MKV_OK) return MKV_ERR;
+    next_tick = now_ms() + supervise_tick_ms;
 
     for (;;) {
         long long wait_ms = -1;
         int sig;
 
+        if (supervise_tick != NULL) {
+            long long now = now_ms();
+            if (now >= next_tick) {
+                supervise_tick();
+                next_tick = now + supervise_tick_ms;
+            }
+            wait_ms = next_tick - now;
+        }
         if (s.master == 0) {
+            long long restart_in;
             char why[MKV_ERRLEN];
-            wait_ms = s.next_start_ms - now_ms();
-            if (wait_ms <= 0) {
+            restart_in = s.next_start_ms - now_ms();
+            if (restart_in <= 0) {
                 if (start(&s, why) == MKV_OK) continue;
                 /* fork failed: try again after the next backoff step */
                 s.next_start_ms = now_ms() + s.backoff_ms;
@@ -313,11 +331,12 @@ int supervise_run(char *const argv[], const char *temp_dir, char *err) {
                         s.backoff_ms);
                 continue;
             }
+            if (wait_ms < 0 || restart_in < wait_ms) wait_ms = restart_in;
         }
         sig = wait_signal(wait_ms);
         switch (sig) {
         case 0:
-            break; /* time to restart */
+            break; /* time to restart, or to tick */
         case SIGCHLD:
             if (reap(&s) && master_exited(&s, err) != MKV_OK) return MKV_ERR;
             break;

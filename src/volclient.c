@@ -106,6 +106,25 @@ void vol_setup_simple(CURL *h, const char *url, const char *method) {
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, vol_total_ms);
 }
 
+static size_t to_small(char *p, size_t sz, size_t n, void *u) {
+    struct vol_small *b = u;
+    size_t add = sz * n, room = sizeof(b->data) - b->len;
+    size_t take = add < room ? add : room;
+    memcpy(b->data + b->len, p, take);
+    b->len += take;
+    b->dropped += add - take;
+    return add;
+}
+
+void vol_setup_get_small(CURL *h, const char *url, struct vol_small *b) {
+    b->len = 0;
+    b->dropped = 0;
+    setup(h, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_small);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, vol_total_ms);
+}
+
 void vol_setup_put(CURL *h, const char *url, int64_t size,
                    curl_read_callback fn, void *arg) {
     setup(h, url);

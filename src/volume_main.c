@@ -12,6 +12,7 @@
 #include "mkv.h"
 #include "nginxconf.h"
 #include "supervise.h"
+#include "volspace.h"
 
 /* usage -- print the usage line to f. */
 static void usage(FILE *f) {
@@ -121,6 +122,14 @@ int main(int argc, char **argv) {
     free(owned_tmpl);
     snprintf(prefix, sizeof(prefix), "%s/", vol.state);
     snprintf(body_temp, sizeof(body_temp), "%s/body", vol.state);
+    /* The free-space file the index reads (volspace.h), kept up to date
+     * from the supervisor's loop. */
+    if (volspace_open(vol.root, vol.state, err) != MKV_OK) {
+        log_msg("%s", err);
+        unlink(conf);
+        return 1;
+    }
+    supervise_every(VOLSPACE_EVERY_MS, volspace_update);
 
     {
         char *nargv[] = {nginx, "-e", "stderr", "-p", prefix, "-c", conf,
@@ -129,6 +138,7 @@ int main(int argc, char **argv) {
                 nginx, conf);
         rc = supervise_run(nargv, body_temp, err);
     }
+    volspace_close();
     if (unlink(conf) != 0)
         log_msg("cannot remove %s: %s", conf, strerror(errno));
     if (rc != MKV_OK) {

@@ -11,15 +11,28 @@ start_volume "$WORK/v2" || exit 1; V2=$VPORT; V2PID=$VPID
 start_index "$WORK/indexdb" --access-log "$WORK/access.log" "localhost:$V1" "localhost:$V2" || exit 1
 
 echo "# health"
+# health_summary -- /?health's JSON, the numbers taken out: healthy, the
+# index's state up to its first ':', then each volume, up or not, and
+# whether its free space was given.
+health_summary() {
+    curl -s "$URL/?health" | $PY -c '
+import json, sys
+h = json.load(sys.stdin)
+print(h["healthy"], h["index"].split(":")[0],
+      " ".join("%s=%s%s" % (v["volume"], v["up"], "+free" if isinstance(v.get("free"), int) else "")
+               for v in h["volumes"]))'
+}
 expect "health answers 200 with every volume up" 200 "$(code "$URL/?health")"
-expect "and says so in JSON" \
-    "{\"healthy\": true, \"volumes\": [{\"volume\": \"localhost:$V1\", \"up\": true}, {\"volume\": \"localhost:$V2\", \"up\": true}]}" \
-    "$(curl -s "$URL/?health")"
+expect "and says so in JSON, with the index's state and each volume's free space" \
+    "True ok localhost:$V1=True+free localhost:$V2=True+free" "$(health_summary)"
+case $(curl -s "$URL/?health" | $PY -c 'import json,sys; print(json.load(sys.stdin)["index"])') in
+"ok: "*" free, 64 MiB required") ok "the index's state says how much room it has and needs" ;;
+*) bad "the index's state says how much room it has and needs" "$(curl -s "$URL/?health")" ;;
+esac
 kill "$V2PID"; wait "$V2PID" 2>/dev/null
 expect "with a volume down health answers 503" 503 "$(code "$URL/?health")"
 expect "and names the volume that is down" \
-    "{\"healthy\": false, \"volumes\": [{\"volume\": \"localhost:$V1\", \"up\": true}, {\"volume\": \"localhost:$V2\", \"up\": false}]}" \
-    "$(curl -s "$URL/?health")"
+    "False ok localhost:$V1=True+free localhost:$V2=False" "$(health_summary)"
 
 echo "# metrics"
 metric() { curl -s "$URL/?metrics" | grep "^$1 " | awk '{print $2}'; }

@@ -54,6 +54,33 @@ static void assert_rejected(const char *const *words) {
     assert_true(strlen(err) > 0);
 }
 
+static void min_free_defaults_to_64_mib_and_takes_suffixes(void **state) {
+    (void)state;
+    assert_int_equal(parse(ARGV("mkv-index", "localhost:3001")), MKV_OK);
+    assert_true(o.min_free == 64ULL << 20);
+    assert_int_equal(parse(ARGV("mkv-index", "--min-free", "0", "localhost:3001")), MKV_OK);
+    assert_true(o.min_free == 0);
+    assert_int_equal(parse(ARGV("mkv-index", "--min-free", "65536", "localhost:3001")),
+                     MKV_OK);
+    assert_true(o.min_free == 65536);
+    assert_int_equal(parse(ARGV("mkv-index", "--min-free=64K", "localhost:3001")), MKV_OK);
+    assert_true(o.min_free == 65536);
+    assert_int_equal(parse(ARGV("mkv-index", "--min-free", "2M", "localhost:3001")), MKV_OK);
+    assert_true(o.min_free == 2ULL << 20);
+    assert_int_equal(parse(ARGV("mkv-index", "--min-free", "1G", "localhost:3001")), MKV_OK);
+    assert_true(o.min_free == 1ULL << 30);
+}
+
+static void bad_min_free_values_are_refused(void **state) {
+    (void)state;
+    assert_rejected(ARGV("mkv-index", "--min-free", "", "localhost:3001"));
+    assert_rejected(ARGV("mkv-index", "--min-free", "-1", "localhost:3001"));
+    assert_rejected(ARGV("mkv-index", "--min-free", "12X", "localhost:3001"));
+    assert_rejected(ARGV("mkv-index", "--min-free", "12KB", "localhost:3001"));
+    assert_rejected(ARGV("mkv-index", "--min-free", "K", "localhost:3001"));
+    assert_rejected(ARGV("mkv-index", "--min-free", "99999999999G", "localhost:3001"));
+}
+
 static void with_only_a_volume_every_setting_has_its_default(void **state) {
     (void)state;
     assert_int_equal(parse(ARGV("mkv-index", "localhost:3001")), MKV_OK);
@@ -375,6 +402,8 @@ static void a_bad_value_error_names_the_option(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(with_only_a_volume_every_setting_has_its_default),
+        cmocka_unit_test(min_free_defaults_to_64_mib_and_takes_suffixes),
+        cmocka_unit_test(bad_min_free_values_are_refused),
         cmocka_unit_test(minikeyvalue_flags_are_parsed),
         cmocka_unit_test(fewer_volumes_than_replicas_is_refused),
         cmocka_unit_test(bad_minikeyvalue_values_are_refused),
