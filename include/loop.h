@@ -7,12 +7,13 @@
  * loop's multi handle, which keeps that loop's connections to the volumes
  * alive. The only way in from another thread is loop_post.
  *
- * The daemons share one listening socket (the kernel gives each accepted
+ * The daemons of a front share its listening socket (the kernel gives each accepted
  * connection to one of them). */
 #ifndef MKV_LOOP_H
 #define MKV_LOOP_H
 
 #include <curl/curl.h>
+#include <microhttpd.h>
 
 #include "mkv.h"
 
@@ -38,12 +39,27 @@ struct loop_xfer {
     struct loop_xfer *prev, *next; /* the loop's running transfers */
 };
 
-/* loops_start -- start n loop threads serving listen_fd (listening,
- * non-blocking), each with a daemon of at most conn_limit connections
- * and idle_timeout_s seconds before an idle or stalled client is closed.
- * MKV_ERR with err set if any loop cannot start (the others are stopped). */
-int loops_start(int n, int listen_fd, unsigned conn_limit,
-                unsigned idle_timeout_s, char *err);
+/* A front: a listening socket (non-blocking, shared by every loop) and
+ * how to make a libmicrohttpd daemon for it in external epoll mode, with
+ * at most limit connections, closing clients idle for timeout_s. Each
+ * loop makes one daemon per front; the native API and the S3 endpoint
+ * are two fronts of the same loops. */
+#define LOOP_FRONTS 2
+struct loop_front {
+    int fd;
+    struct MHD_Daemon *(*daemon)(int fd, unsigned limit, unsigned timeout_s);
+};
+
+/* loops_start -- start n loop threads serving fronts[0..nfronts), each
+ * loop's daemons holding at most conn_limit/n connections each and
+ * closing clients idle or stalled for idle_timeout_s seconds. MKV_ERR
+ * with err set if any loop cannot start (the others are stopped). */
+int loops_start(int n, const struct loop_front *fronts, int nfronts,
+                unsigned conn_limit, unsigned idle_timeout_s, char *err);
+
+/* loops_post_all -- any thread: loop_post fn(arg) to every loop; returns
+ * how many were posted (fn runs that many times, once on each). */
+int loops_post_all(void (*fn)(void *), void *arg);
 
 /* loops_stop -- main thread: every loop stops accepting, gives requests
  * under way up to grace_ms, answers the rest 503, then ends; joins them. */

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,12 @@
 #include "metrics.h"
 #include "placement.h"
 #include "req.h"
+#include "s3.h"
 #include "store.h"
 
 const struct http_config *http_cfg;
 
-static int http_listen_fd = -1;
+static int http_listen_fd = -1, http_s3_fd = -1;
 
 /* Statuses we answer with an empty body; each response is made once. */
 static const unsigned http_statuses[] = {
@@ -49,8 +51,8 @@ static struct connstat *connstat_of(struct MHD_Connection *c) {
     return ci ? ci->socket_context : NULL;
 }
 
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code) {
+void http_notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                            enum MHD_ConnectionNotificationCode code) {
     struct connstat *cs;
     (void)cls;
     if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -78,8 +80,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     *socket_context = cs;
 }
 
-/* request_begins -- the first call for a request. */
-static void request_begins(struct MHD_Connection *c, const char *version) {
+void http_begin(struct MHD_Connection *c, const char *version) {
     struct connstat *cs = connstat_of(c);
     if (cs == NULL) return;
     cs->start = mkv_now_ms() / 1e3;
@@ -98,6 +99,8 @@ static void request_ends(struct connstat *cs) {
         metrics_in_flight(-1);
     }
 }
+
+void http_end(struct MHD_Connection *c) { request_ends(connstat_of(c)); }
 
 void http_bytes_in(struct MHD_Connection *c, uint64_t n) {
     struct connstat *cs = connstat_of(c);
@@ -170,6 +173,8 @@ int http_key(struct MHD_Connection *c, const char *method, const char *url,
 
 /* A request whose path carried a raw NUL byte: refused with 400. */
 static enum req_kind http_nul_marker = REQ_REFUSED;
+int http_nul_in_path(void *con_cls) { return con_cls == &http_nul_marker; }
+
 /* A request answered on its first call: nothing more to do for it. */
 static enum req_kind http_answered_marker = REQ_REFUSED;
 
@@ -178,7 +183,7 @@ static enum req_kind http_answered_marker = REQ_REFUSED;
  * space before "HTTP/1.x" was. Anything else right after that NUL means
  * the target itself held a NUL, which would silently cut the key short.
  * What this returns is the request's first *con_cls. */
-static void *check_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+void *http_check_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     const char *after = uri + strlen(uri) + 1, *http = "HTTP/";
     (void)cls;
     (void)c;
@@ -193,7 +198,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
     (void)cls;
-    if (*con_cls == &http_nul_marker || *con_cls == NULL) request_begins(c, version);
+    if (*con_cls == &http_nul_marker || *con_cls == NULL) http_begin(c, version);
     if (*con_cls == NULL && loop_stopping()) {
         /* A kept-alive client starting a request while we shut down. */
         *con_cls = &http_answered_marker;
@@ -243,6 +248,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     case REQ_DELETE:
         return delete_handle(c, ((struct req *)*con_cls)->method, url, upload_data_size,
                              con_cls);
+    case REQ_S3:
+        break;
     }
     return MHD_NO;
 }
@@ -259,20 +266,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     case REQ_PROBE: get_completed(*con_cls, toe); break;
     case REQ_PUT: put_completed(*con_cls, toe); break;
     case REQ_DELETE: delete_completed(*con_cls, toe); break;
+    case REQ_S3: break; /* never on this daemon */
     }
     *con_cls = NULL;
 }
 
 /* no_unescape -- keep the path as sent; key_decode does it strictly so a
  * %00 cannot silently cut a key short. */
-static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
+size_t http_no_unescape(void *cls, struct MHD_Connection *c, char *s) {
     (void)cls;
     (void)c;
     return strlen(s);
 }
 
 __attribute__((format(printf, 2, 0)))
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
+void http_mhd_log(void *cls, const char *fmt, va_list ap) {
     char line[512];
     size_t n;
     (void)cls;
@@ -286,23 +294,62 @@ struct MHD_Daemon *http_daemon(int listen_fd, unsigned limit, unsigned timeout_s
     return MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, limit,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, check_uri, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, http_check_uri, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, NULL,
         MHD_OPTION_END);
 }
 
-/* listen_on -- a non-blocking socket listening on every interface at
- * port: IPv6 and IPv4 together where the host has IPv6, else IPv4. */
-static int listen_on(int port, char *err) {
+/* listen_addr -- a non-blocking socket listening on addr (a numeric
+ * IPv4 or IPv6 address, or a name that resolves to one) at port. */
+static int listen_addr(const char *addr, int port, char *err) {
+    struct addrinfo hints, *res = NULL, *ai;
+    char ports[8];
+    int fd = -1, one = 1, rc, e = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    snprintf(ports, sizeof(ports), "%d", port);
+    rc = getaddrinfo(addr, ports, &hints, &res);
+    if (rc != 0) {
+        mkv_seterr(err, "cannot listen on %s: %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0) break;
+        e = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        mkv_seterr(err, "cannot serve HTTP on %s port %d: %s", addr, port, strerror(e));
+    return fd;
+}
+
+/* listen_on -- a non-blocking socket listening at port on addr, or with
+ * addr NULL on every interface: IPv6 and IPv4 together where the host
+ * has IPv6, else IPv4. */
+static int listen_on(const char *addr, int port, char *err) {
     struct sockaddr_in6 a6;
     struct sockaddr_in a4;
     int fd, one = 1, zero = 0;
+
+    if (addr != NULL) return listen_addr(addr, port, err);
 
     fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
@@ -362,6 +409,8 @@ static unsigned fd_budget(unsigned want) {
 }
 
 int http_start(const struct http_config *cfg, char *err) {
+    struct loop_front fronts[LOOP_FRONTS];
+    int nfronts = 1;
     unsigned conns;
 
     http_cfg = cfg;
@@ -378,12 +427,27 @@ int http_start(const struct http_config *cfg, char *err) {
                                     "GET, HEAD, PUT, DELETE, UNLINK");
     }
     conns = fd_budget(cfg->max_connections);
-    http_listen_fd = listen_on(cfg->port, err);
+    http_listen_fd = listen_on(cfg->listen, cfg->port, err);
     if (http_listen_fd < 0) return MKV_ERR;
-    if (loops_start(cfg->threads, http_listen_fd, conns, cfg->client_timeout_s, err) !=
+    fronts[0].fd = http_listen_fd;
+    fronts[0].daemon = http_daemon;
+    if (cfg->s3_port > 0) {
+        http_s3_fd = listen_on(cfg->listen, cfg->s3_port, err);
+        if (http_s3_fd < 0) {
+            close(http_listen_fd);
+            http_listen_fd = -1;
+            return MKV_ERR;
+        }
+        fronts[1].fd = http_s3_fd;
+        fronts[1].daemon = s3_daemon;
+        nfronts = 2;
+    }
+    if (loops_start(cfg->threads, fronts, nfronts, conns, cfg->client_timeout_s, err) !=
         MKV_OK) {
         close(http_listen_fd);
         http_listen_fd = -1;
+        if (http_s3_fd >= 0) close(http_s3_fd);
+        http_s3_fd = -1;
         return MKV_ERR;
     }
     return MKV_OK;
@@ -393,6 +457,8 @@ void http_stop(long grace_ms) {
     loops_stop(grace_ms);
     if (http_listen_fd >= 0) close(http_listen_fd);
     http_listen_fd = -1;
+    if (http_s3_fd >= 0) close(http_s3_fd);
+    http_s3_fd = -1;
     for (size_t i = 0; i < NSTATUS; i++) {
         if (http_prepared[i]) MHD_destroy_response(http_prepared[i]);
         http_prepared[i] = NULL;

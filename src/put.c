@@ -21,11 +21,13 @@
 
 #include "bio.h"
 #include "http.h"
+#include "key.h"
 #include "locks.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
 #include "placement.h"
+#include "put.h"
 #include "req.h"
 #include "ring.h"
 #include "store.h"
@@ -60,17 +62,22 @@ struct replica {
 struct put_req {
     struct req r;                 /* first: what MHD's con_cls points at */
     struct ring ring;
+    struct put_owner owner;       /* owner.done set: the caller's body */
     EVP_MD_CTX *md5;              /* NULL with --md5sum=false */
+    int flags;                    /* enum put_flags */
+    int replacing;                /* the key had a live record */
     int started;                  /* pending record written, PUTs started */
-    int body_done;                /* MHD's last call for the body came */
+    int body_done;                /* the whole body is in (or given up) */
     int client_waiting;           /* suspended for room in the ring */
     int ending;                   /* committing or undoing: no way back */
     unsigned status;              /* the answer once failed, else 0 */
     int nrunning;                 /* replica transfers (PUT or DELETE) */
+    int nstored;                  /* replicas that hold the new value */
     int64_t size;                 /* Content-Length, or -1 for chunked */
     int64_t received;             /* body bytes taken so far */
     int64_t discarded;            /* body bytes dropped after a failure */
     struct record rec;            /* volumes; hash once the body is in */
+    struct record old;            /* the record replaced, when replacing */
     int nreplicas;
     size_t keylen;
     char key[MKV_KEY_MAX];
@@ -87,11 +94,12 @@ static void put_destroy(struct req *rq) {
 
 static void maybe_end(struct put_req *r);
 
-/* wake_client -- let MHD hand us more body (or the last call). */
+/* wake_client -- let the source hand us more body (or its end). */
 static void wake_client(struct put_req *r) {
     if (!r->client_waiting) return;
     r->client_waiting = 0;
-    req_resume(&r->r);
+    if (r->owner.wake) r->owner.wake(r->owner.arg);
+    else req_resume(&r->r);
 }
 
 static void unpause(struct put_req *r);
@@ -108,14 +116,26 @@ static void fail(struct put_req *r, unsigned status) {
     wake_client(r); /* the rest of the body is to be dropped */
 }
 
+/* readable -- bytes replica i may take now: with PUT_HOLD_LAST the last
+ * byte of the body stays in the ring until the body is declared whole. */
+static size_t readable(struct put_req *r, int i) {
+    size_t n = ring_unread(&r->ring, i);
+    if ((r->flags & PUT_HOLD_LAST) && !r->body_done && r->size > 0 && n > 0 &&
+        r->ring.tail[i] + n >= (uint64_t)r->size)
+        n = (size_t)((uint64_t)r->size - 1 - r->ring.tail[i]);
+    return n;
+}
+
 /* read_body -- libcurl wants body bytes for replica x. */
 static size_t read_body(char *out, size_t sz, size_t n, void *u) {
     struct replica *x = u;
     struct put_req *r = x->r;
-    size_t got;
+    int i = (int)(x - r->rep);
+    size_t got, can;
 
     if (r->status != 0) return CURL_READFUNC_ABORT;
-    got = ring_read(&r->ring, (int)(x - r->rep), out, sz * n);
+    can = readable(r, i);
+    got = ring_read(&r->ring, i, out, sz * n < can ? sz * n : can);
     if (got == 0) {
         if (r->body_done) return 0; /* end of a chunked body */
         x->paused = 1;
@@ -150,6 +170,7 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
     r->nrunning--;
     if (vr == VOL_OK && (vs == 201 || vs == 204)) {
         x->stored = 1;
+        r->nstored++;
     } else if (vr == VOL_ABORTED && r->status != 0) {
         /* cut short by fail(): nothing stored, nothing to say */
     } else {
@@ -171,13 +192,15 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
     req_release(&r->r);
 }
 
-/* start -- write the pending record, then start every replica's PUT. */
+/* start -- write the pending record (a new key's), then start every
+ * replica's PUT. A live record being replaced stays as it is meanwhile:
+ * each volume swaps its file whole when its PUT ends. */
 static void start(struct put_req *r) {
     char err[MKV_ERRLEN];
 
     r->started = 1;
     r->rec.deleted = 1;
-    if (store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {
+    if (!r->replacing && store_put(r->key, r->keylen, &r->rec, err) != MKV_OK) {
         log_msg("PUT %s: %s", r->r.url, err);
         r->started = 0; /* no record to remove */
         fail(r, 503);
@@ -208,6 +231,17 @@ static void start(struct put_req *r) {
 static void finished(struct put_req *r, unsigned status) {
     locks_release(r->key, r->keylen);
     req_finish(&r->r, status);
+    if (r->owner.done) r->owner.done(r->owner.arg, r->r.status);
+}
+
+/* drop_record -- after a failure: a new key's pending record goes; a
+ * replaced key's record stays unless a copy of the new value was stored
+ * (the old value is then gone from that volume, so the key goes). */
+static void drop_record(struct put_req *r) {
+    char err[MKV_ERRLEN];
+    if (!r->started || (r->replacing && r->nstored == 0)) return;
+    if (r->replacing) log_msg("PUT %s: failed over a live value: the key is removed", r->r.url);
+    if (store_delete(r->key, r->keylen, err) < 0) log_msg("PUT %s: %s", r->r.url, err);
 }
 
 static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
@@ -222,21 +256,22 @@ static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
         log_msg("PUT %s: cannot remove the copy on %s: %s", r->r.url,
                 r->volumes[x - r->rep], vr == VOL_OK ? "an error answer" : err);
     if (--r->nrunning == 0) {
-        if (store_delete(r->key, r->keylen, err) < 0) log_msg("PUT %s: %s", r->r.url, err);
+        drop_record(r);
         finished(r, r->status);
     }
     req_release(&r->r);
 }
 
 /* undo -- no copy and no record may outlive a failed write: DELETE the
- * copies written, then the pending record. */
+ * copies written, then the pending record. A replaced key none of whose
+ * volumes took the new value keeps its old record and files. */
 static void undo(struct put_req *r) {
-    char err[MKV_ERRLEN];
-
     for (int i = 0; i < r->nreplicas; i++) {
         struct replica *x = &r->rep[i];
         CURL *h;
-        if (!x->stored || (h = loop_xfer_handle(&x->x)) == NULL) continue;
+        if (r->replacing && r->nstored == 0) break;
+        if ((!x->stored && !r->replacing) || (h = loop_xfer_handle(&x->x)) == NULL)
+            continue;
         vol_setup_simple(h, x->url, "DELETE");
         x->x.done = undo_done;
         x->x.stall_ms = 0;
@@ -246,8 +281,7 @@ static void undo(struct put_req *r) {
         r->r.busy++;
     }
     if (r->nrunning > 0) return;
-    if (r->started && store_delete(r->key, r->keylen, err) < 0)
-        log_msg("PUT %s: %s", r->r.url, err);
+    drop_record(r);
     finished(r, r->status);
 }
 
@@ -293,6 +327,157 @@ static void put_abort(struct req *rq) {
     maybe_end(r);
 }
 
+unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
+                  const char *method, const char *url, const char *key,
+                  size_t keylen, int64_t size, int flags, struct put_req **out) {
+    char path[PLACEMENT_PATH_MAX], err[MKV_ERRLEN];
+    struct record old;
+    struct put_req *r;
+    int held, replacing = 0;
+    size_t cap;
+
+    held = locks_acquire(key, keylen);
+    if (held <= 0) return held == 0 ? 409 : 503;
+    switch (store_get(key, keylen, &old, err)) {
+    case 0: break;
+    case 1:
+        if (old.deleted) break; /* unlinked, or pending: may be written again */
+        if (flags & PUT_REPLACE) {
+            replacing = 1;
+            break;
+        }
+        locks_release(key, keylen);
+        return 409;
+    default:
+        locks_release(key, keylen);
+        log_msg("%s %s: %s", method, url, err);
+        return 500;
+    }
+
+    cap = size > 0 && size < PUT_RING ? (size_t)size : size == 0 ? 1 : PUT_RING;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL || ring_init(&r->ring, cap, http_cfg->replicas) != MKV_OK ||
+        ((http_cfg->md5sum || (flags & PUT_MD5)) &&
+         ((r->md5 = EVP_MD_CTX_new()) == NULL ||
+          !EVP_DigestInit_ex(r->md5, EVP_md5(), NULL))) ||
+        req_init(&r->r, REQ_PUT, conn, method, url, put_abort, put_destroy) != MKV_OK) {
+        if (r) put_destroy(&r->r);
+        locks_release(key, keylen);
+        return 503;
+    }
+    if (owner) {
+        r->owner = *owner;
+        r->r.busy++; /* the owner's hold, until put_close */
+    }
+    r->flags = flags;
+    r->replacing = replacing;
+    if (replacing) {
+        r->old = old;
+        for (int i = 0; i < old.nvolumes; i++)
+            r->old.volumes[i] = r->old.buf + (old.volumes[i] - old.buf);
+    }
+    r->size = size;
+    r->keylen = keylen;
+    memcpy(r->key, key, keylen);
+    r->nreplicas = http_cfg->replicas;
+    placement_replicas(http_cfg->volumes, http_cfg->nvolumes, r->nreplicas,
+                       http_cfg->subvolumes, key, keylen, r->volumes);
+    placement_path(key, keylen, path);
+    r->rec.nvolumes = r->nreplicas;
+    for (int i = 0; i < r->nreplicas; i++) {
+        r->rec.volumes[i] = r->volumes[i];
+        r->rep[i].r = r;
+        vol_url(r->rep[i].url, r->volumes[i], path);
+    }
+    *out = r;
+    return 0;
+}
+
+void put_feed(struct put_req *r, const char *data, size_t *size) {
+    size_t took;
+
+    if (r->status != 0 || r->r.done) { /* failed: drop the rest */
+        r->discarded += (int64_t)*size;
+        *size = 0;
+        return;
+    }
+    if (http_cfg->max_size > 0 && r->received + (int64_t)*size > http_cfg->max_size) {
+        log_msg("%s %s: refused: body over --max-size", r->r.method, r->r.url);
+        fail(r, 413);
+        maybe_end(r);
+        r->discarded += (int64_t)*size;
+        *size = 0;
+        return;
+    }
+    took = ring_write(&r->ring, data, *size);
+    if (r->md5) EVP_DigestUpdate(r->md5, data, took);
+    r->received += (int64_t)took;
+    if (r->r.conn) http_bytes_in(r->r.conn, took);
+    *size -= took;
+    if (!r->started && (ring_room(&r->ring) == 0 || r->received >= PUT_START)) start(r);
+    if (r->started) unpause(r);
+    if (*size > 0 && r->status == 0) {
+        r->client_waiting = 1;
+        if (!r->owner.done) req_suspend(&r->r);
+    }
+}
+
+const char *put_md5(struct put_req *r) {
+    unsigned char d[16];
+    unsigned int n = 16;
+
+    if (r->md5 && r->rec.hash[0] == '\0' && EVP_DigestFinal_ex(r->md5, d, &n)) {
+        for (int i = 0; i < 16; i++) snprintf(r->rec.hash + 2 * i, 3, "%02x", d[i]);
+    }
+    return r->rec.hash;
+}
+
+void put_fail(struct put_req *r, unsigned status) {
+    if (r->ending) return;
+    fail(r, status);
+    maybe_end(r);
+}
+
+void put_end(struct put_req *r) {
+    if (r->body_done) return;
+    r->body_done = 1;
+    if (r->status == 0) {
+        put_md5(r);
+        if (!r->started) start(r);
+        if (r->started) unpause(r);
+    }
+    maybe_end(r);
+}
+
+int put_wait(struct put_req *r) {
+    if (r->r.done) return 0;
+    req_suspend(&r->r);
+    return 1;
+}
+
+unsigned put_status(const struct put_req *r) { return r->r.done ? r->r.status : 0; }
+
+int put_replaced(const struct put_req *r) { return r->replacing; }
+
+int64_t put_received(const struct put_req *r) { return r->received; }
+
+int put_failed(const struct put_req *r) { return r->status != 0 || r->r.done; }
+
+void put_close(struct put_req *r) {
+    /* A source gone mid-body: no volume may keep a short value. */
+    if (!r->body_done && !r->ending) {
+        fail(r, 400);
+        maybe_end(r);
+    }
+    if (r->owner.done) {
+        r->owner.done = NULL; /* the owner is gone: tell it nothing more */
+        r->owner.wake = NULL;
+        req_release(&r->r);
+    } else {
+        req_closed(&r->r);
+    }
+}
+
 /* Every Content-Length header must say the same (RFC 9112 6.3). */
 struct lengths {
     const char *first;
@@ -309,11 +494,11 @@ static enum MHD_Result check_length(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-/* body_size -- the body's length from the headers: >0, -1 for chunked,
+/* put_body_size -- the body's length from the headers: >0, -1 for chunked,
  * 0 for none (411), -2 when malformed (400): a Content-Length that is
  * not a number or two that disagree, or a Transfer-Encoding other than
  * chunked. */
-static int64_t body_size(struct MHD_Connection *c) {
+int64_t put_body_size(struct MHD_Connection *c) {
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
     struct lengths l = {NULL, 0};
@@ -336,21 +521,24 @@ static int max_size_over(int64_t n) {
     return http_cfg->max_size > 0 && n > http_cfg->max_size;
 }
 
-/* put_begin -- first call: check the request and prepare it. Nothing is
- * written anywhere until the body begins to arrive. */
+/* put_begin -- first call of a native PUT: check the request and open
+ * the put. Nothing is written anywhere until the body begins to arrive. */
 static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
                                  void **con_cls) {
     const char *m = MHD_HTTP_METHOD_PUT;
-    char key[MKV_KEY_MAX], path[PLACEMENT_PATH_MAX], err[MKV_ERRLEN];
-    struct record old;
+    char key[MKV_KEY_MAX];
     struct put_req *r;
     enum MHD_Result ret;
     size_t keylen;
     int64_t size;
-    int held;
+    unsigned st;
 
     if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
-    size = body_size(c);
+    if (key_reserved(key, keylen)) {
+        log_msg("PUT %s: refused: keys under %s are the S3 endpoint's", url, KEY_RESERVED);
+        return http_respond(c, m, url, 403);
+    }
+    size = put_body_size(c);
     if (size == 0) return http_respond(c, m, url, 411);
     if (size == -2) {
         log_msg("PUT %s: refused: malformed or conflicting Content-Length "
@@ -361,78 +549,10 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
         log_msg("PUT %s: refused: %lld bytes is over --max-size", url, (long long)size);
         return http_respond(c, m, url, 413);
     }
-    held = locks_acquire(key, keylen);
-    if (held <= 0) return http_respond(c, m, url, held == 0 ? 409 : 503);
-    switch (store_get(key, keylen, &old, err)) {
-    case 0: break;
-    case 1:
-        if (old.deleted) break; /* unlinked: may be written again */
-        locks_release(key, keylen);
-        return http_respond(c, m, url, 409);
-    default:
-        locks_release(key, keylen);
-        log_msg("PUT %s: %s", url, err);
-        return http_respond(c, m, url, 500);
-    }
-
-    r = calloc(1, sizeof(*r));
-    if (r == NULL ||
-        ring_init(&r->ring, size > 0 && size < PUT_RING ? (size_t)size : PUT_RING,
-                  http_cfg->replicas) != MKV_OK ||
-        (http_cfg->md5sum && ((r->md5 = EVP_MD_CTX_new()) == NULL ||
-                              !EVP_DigestInit_ex(r->md5, EVP_md5(), NULL))) ||
-        req_init(&r->r, REQ_PUT, c, "PUT", url, put_abort, put_destroy) != MKV_OK) {
-        if (r) put_destroy(&r->r);
-        locks_release(key, keylen);
-        return http_respond(c, m, url, 503);
-    }
+    st = put_open(c, NULL, "PUT", url, key, keylen, size, 0, &r);
+    if (st != 0) return http_respond(c, m, url, st);
     *con_cls = r; /* from here MHD's completion callback lets go of r */
-    r->size = size;
-    r->keylen = keylen;
-    memcpy(r->key, key, keylen);
-    r->nreplicas = http_cfg->replicas;
-    placement_replicas(http_cfg->volumes, http_cfg->nvolumes, r->nreplicas,
-                       http_cfg->subvolumes, key, keylen, r->volumes);
-    placement_path(key, keylen, path);
-    r->rec.nvolumes = r->nreplicas;
-    for (int i = 0; i < r->nreplicas; i++) {
-        r->rec.volumes[i] = r->volumes[i];
-        r->rep[i].r = r;
-        vol_url(r->rep[i].url, r->volumes[i], path);
-    }
     return MHD_YES;
-}
-
-/* put_body -- take a piece of the body: what the ring accepts is hashed
- * and sent on; the rest waits in MHD until the replicas catch up. */
-static void put_body(struct put_req *r, const char *data, size_t *size) {
-    size_t took = ring_write(&r->ring, data, *size);
-
-    if (r->md5) EVP_DigestUpdate(r->md5, data, took);
-    r->received += (int64_t)took;
-    http_bytes_in(r->r.conn, took);
-    *size -= took;
-    if (!r->started && (ring_room(&r->ring) == 0 || r->received >= PUT_START)) start(r);
-    if (r->started) unpause(r);
-    if (*size > 0 && r->status == 0) {
-        r->client_waiting = 1;
-        req_suspend(&r->r);
-    }
-}
-
-/* put_finish -- the whole body is in: seal the hash, let the replicas
- * read to the end. */
-static void put_finish(struct put_req *r) {
-    unsigned char d[16];
-    unsigned int n = 16;
-
-    r->body_done = 1;
-    if (r->status != 0) return;
-    if (r->md5 && EVP_DigestFinal_ex(r->md5, d, &n)) {
-        for (int i = 0; i < 16; i++) snprintf(r->rec.hash + 2 * i, 3, "%02x", d[i]);
-    }
-    if (!r->started) start(r);
-    if (r->started) unpause(r);
 }
 
 enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
@@ -442,28 +562,14 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
 
     if (r == NULL) return put_begin(c, url, con_cls);
     if (*upload_data_size > 0) {
-        if (r->status == 0 && max_size_over(r->received + (int64_t)*upload_data_size)) {
-            log_msg("PUT %s: refused: body over --max-size", r->r.url);
-            fail(r, 413);
-            maybe_end(r);
+        put_feed(r, upload_data, upload_data_size);
+        if (r->discarded > PUT_DISCARD_MAX) {
+            log_msg("PUT %s: closing: too much body after a failure", r->r.url);
+            return MHD_NO;
         }
-        if (r->status != 0 || r->r.done) {
-            /* The PUT has failed: drop the rest, answer at the end. */
-            r->discarded += (int64_t)*upload_data_size;
-            *upload_data_size = 0;
-            if (r->discarded > PUT_DISCARD_MAX) {
-                log_msg("PUT %s: closing: too much body after a failure", r->r.url);
-                return MHD_NO;
-            }
-            return MHD_YES;
-        }
-        put_body(r, upload_data, upload_data_size);
         return MHD_YES;
     }
-    if (!r->body_done) {
-        put_finish(r);
-        maybe_end(r);
-    }
+    put_end(r);
     if (!r->r.done) {
         req_suspend(&r->r);
         return MHD_YES;
@@ -472,12 +578,6 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
 }
 
 void put_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
-    struct put_req *r = con_cls;
     (void)toe;
-    /* A client gone mid-body: no volume may keep a short value. */
-    if (!r->body_done && !r->ending) {
-        fail(r, 400);
-        maybe_end(r);
-    }
-    req_closed(&r->r);
+    put_close(con_cls);
 }
