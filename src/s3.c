@@ -18,7 +18,10 @@
 #include "store.h"
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
-#define S3_DISCARD_MAX (1024 * 1024) /* body dropped after an early error */
+/* After an error the rest of a body is read and dropped, so the client
+ * hears the answer (libmicrohttpd answers only before the body or after
+ * it); past this much the connection is closed instead (as put.c). */
+#define S3_DISCARD_MAX (16 * 1024 * 1024)
 
 /* S3's error codes we answer, with their statuses. */
 static const struct {

@@ -48,4 +48,7 @@ expect "the native port does not speak S3" 404 "$(code "$URL/alpha/small.txt")"
 echo "# boto3: buckets, objects, ranges, listings, errors, cross-API"
 py_checks boto3_basic.py "$EP" "$KEY" "$SECRET" "$URL" "$WORK"
 
+echo "# signatures: presigned URLs, payload hashes, aws-chunked, Content-MD5"
+py_checks signing.py "$EP" "$KEY" "$SECRET" "$URL" "$WORK"
+
 finish
