@@ -17,7 +17,8 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
 COMMON_SRC = src/log.c
-INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/creds.c src/delete.c \
+INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/copy.c src/creds.c \
+             src/delete.c \
              src/erase.c src/get.c src/health.c src/http.c src/index_main.c \
              src/key.c src/keyset.c src/list.c src/locks.c src/loop.c \
              src/metrics.c src/opts.c src/placement.c src/progress.c src/put.c \

@@ -60,6 +60,13 @@ unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
  * waits for owner.wake). Bytes offered after a failure are dropped. */
 void put_feed(struct put_req *p, const char *data, size_t *n);
 
+/* put_room -- bytes put_feed would take now (all, once failed). */
+size_t put_room(const struct put_req *p);
+
+/* put_want_room -- an owned put's caller found too little room: call
+ * owner.wake once the slowest replica has taken half the ring. */
+void put_want_room(struct put_req *p);
+
 /* put_md5 -- after the whole body was fed: the md5 of the value, as 32
  * lowercase hex digits (also what the record will carry). */
 const char *put_md5(struct put_req *p);

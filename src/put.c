@@ -390,6 +390,9 @@ unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
         vol_url(r->rep[i].url, r->volumes[i], path);
     }
     *out = r;
+    /* An owned put's body comes from libcurl callbacks, inside which no
+     * transfer may be added: its replicas start now, and wait. */
+    if (owner) start(r);
     return 0;
 }
 
@@ -461,21 +464,28 @@ int put_replaced(const struct put_req *r) { return r->replacing; }
 
 int64_t put_received(const struct put_req *r) { return r->received; }
 
+size_t put_room(const struct put_req *r) {
+    if (r->status != 0 || r->r.done) return (size_t)-1; /* dropped anyway */
+    return ring_room(&r->ring);
+}
+
+void put_want_room(struct put_req *r) {
+    if (r->status == 0 && !r->r.done) r->client_waiting = 1;
+}
+
 int put_failed(const struct put_req *r) { return r->status != 0 || r->r.done; }
 
 void put_close(struct put_req *r) {
+    int owned = r->owner.done != NULL;
+    r->owner.done = NULL; /* the owner is gone: tell it nothing more */
+    r->owner.wake = NULL;
     /* A source gone mid-body: no volume may keep a short value. */
     if (!r->body_done && !r->ending) {
         fail(r, 400);
         maybe_end(r);
     }
-    if (r->owner.done) {
-        r->owner.done = NULL; /* the owner is gone: tell it nothing more */
-        r->owner.wake = NULL;
-        req_release(&r->r);
-    } else {
-        req_closed(&r->r);
-    }
+    if (owned) req_release(&r->r);
+    else req_closed(&r->r);
 }
 
 /* Every Content-Length header must say the same (RFC 9112 6.3). */

@@ -8,8 +8,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "copy.h"
 #include "erase.h"
 #include "http.h"
+#include "key.h"
 #include "log.h"
 #include "placement.h"
 #include "put.h"
@@ -17,6 +19,7 @@
 #include "ring.h"
 #include "s3.h"
 #include "s3meta.h"
+#include "s3xml.h"
 #include "store.h"
 
 #define GET_RING (256 * 1024)     /* a GetObject's buffer: memory per stream */
@@ -332,10 +335,285 @@ void s3obj_delete_run(struct s3_req *s) {
     }
 }
 
+/* --- CopyObject ------------------------------------------------------------ */
+
+struct copy_state {
+    struct copy *cp;
+};
+
+static void copy_free(struct s3_req *s) {
+    free(s->op_state);
+    s->op_state = NULL;
+}
+
+static void copy_abort(struct s3_req *s) {
+    struct copy_state *c = s->op_state;
+    if (c == NULL || c->cp == NULL) return;
+    copy_cancel(c->cp);
+    c->cp = NULL;
+    s3_wake(s);
+}
+
+static void copied(void *arg, unsigned status, const char *md5) {
+    struct s3_req *s = arg;
+    struct copy_state *c = s->op_state;
+    char t[32];
+    c->cp = NULL;
+    if (status == 201) {
+        s3meta_etag_delete(s->nkey, s->nkeylen);
+        s3_iso_time(time(NULL), t);
+        s3_xml_begin(s, "CopyObjectResult");
+        buf_addf(&s->reply.body, "<LastModified>%s</LastModified><ETag>&quot;%s&quot;</ETag>"
+                                 "</CopyObjectResult>", t, md5);
+        s->reply.status = 200;
+    } else if (status == 404) {
+        s3_error(s, "NoSuchKey", "The source object's value is gone from its volume.");
+    } else {
+        s3_error_status(s, status);
+    }
+    s3_wake(s);
+}
+
 void s3obj_copy_run(struct s3_req *s) {
-    s3_error(s, "NotImplemented", "CopyObject is not implemented yet");
+    const char *src = s3_header(s, "x-amz-copy-source"), *slash, *dir;
+    char raw[3 * MKV_KEY_MAX], dec[MKV_KEY_MAX + 1], bucket[64], skey[MKV_KEY_MAX],
+        err[MKV_ERRLEN], path[PLACEMENT_PATH_MAX];
+    size_t n, dl, skl;
+    struct copy_state *c;
+    struct copy_src one;
+    struct record rec;
+    unsigned st;
+    int found;
+
+    n = strcspn(src, "?");
+    if (src[n] == '?') {
+        s3_error(s, "NotImplemented", "Copying a version (?versionId) is not implemented by cmkv");
+        return;
+    }
+    for (int i = 0; i < s->nhdrs; i++) {
+        if (strncasecmp(s->hdrs[i].name, "x-amz-copy-source-if-", 21) == 0) {
+            s3_error(s, "NotImplemented", "Conditional copies are not implemented by cmkv");
+            return;
+        }
+    }
+    if (n >= sizeof(raw) || key_unescape(src, n, dec, MKV_KEY_MAX, &dl) != KEY_OK) {
+        s3_error(s, "InvalidArgument", "Copy Source must mention the source bucket and key: "
+                                       "sourcebucket/sourcekey");
+        return;
+    }
+    dec[dl] = '\0';
+    dir = dec[0] == '/' ? dec + 1 : dec;
+    slash = memchr(dir, '/', dl - (size_t)(dir - dec));
+    if (slash == NULL || slash == dir || (size_t)(slash - dir) >= sizeof(bucket) ||
+        slash[1] == '\0') {
+        s3_error(s, "InvalidArgument", "Copy Source must mention the source bucket and key: "
+                                       "sourcebucket/sourcekey");
+        return;
+    }
+    memcpy(bucket, dir, (size_t)(slash - dir));
+    bucket[slash - dir] = '\0';
+    if (s3_bucket_exists(s, bucket) != 1) return;
+    skl = s3_native_key(bucket, slash + 1, dl - (size_t)(slash + 1 - dec), skey);
+    if (skl == 0) {
+        s3_error(s, "KeyTooLongError", "The source key is too long.");
+        return;
+    }
+    dir = s3_header(s, "x-amz-metadata-directive");
+    if (skl == s->nkeylen && memcmp(skey, s->nkey, skl) == 0 &&
+        (dir == NULL || strcasecmp(dir, "REPLACE") != 0)) {
+        s3_error(s, "InvalidRequest", "This copy request is illegal because it is trying to copy "
+                                      "an object to itself without changing the object's "
+                                      "metadata, storage class, website redirect location or "
+                                      "encryption attributes.");
+        return;
+    }
+    found = store_get(skey, skl, &rec, err);
+    if (found < 0) {
+        log_msg("S3 copy %s: %s", s->r.url, err);
+        s3_error(s, "InternalError", "We encountered an internal error.");
+        return;
+    }
+    if (found == 0 || rec.deleted) {
+        s3_error(s, "NoSuchKey", "The specified key does not exist.");
+        return;
+    }
+    placement_path(skey, skl, path);
+    vol_url(one.url, rec.volumes[rand() % rec.nvolumes], path);
+    one.size = -1;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        s3_error(s, "InternalError", "Out of memory.");
+        return;
+    }
+    s->op_state = c;
+    s->op_free = copy_free;
+    s->op_abort = copy_abort;
+    s3_wait(s);
+    st = copy_start(&c->cp, s->nkey, s->nkeylen, s->r.url, &one, 1, -1, copied, s);
+    if (st != 0) {
+        c->cp = NULL;
+        s3_error_status(s, st);
+        s3_wake(s);
+    }
+}
+
+/* --- DeleteObjects ---------------------------------------------------------- */
+
+#define DELETE_MAX 1000           /* S3's most keys a request */
+#define DELETE_PARALLEL 8
+
+struct del_one {
+    struct erase *e;
+    struct s3_req *s;
+    char *key;                    /* the S3 key */
+    size_t len;
+    unsigned status;              /* 0 while under way */
+};
+
+struct delmany_state {
+    struct del_one *k;
+    int n, started, running;
+    int quiet;
+    int bad;                      /* the XML was not a Delete */
+    int stepping;                 /* inside delmany_next (an erase may end at once) */
+};
+
+static void delmany_free(struct s3_req *s) {
+    struct delmany_state *d = s->op_state;
+    if (d == NULL) return;
+    for (int i = 0; i < d->n; i++) free(d->k[i].key);
+    free(d->k);
+    free(d);
+    s->op_state = NULL;
+}
+
+static void delmany_abort(struct s3_req *s) {
+    struct delmany_state *d = s->op_state;
+    if (d == NULL || d->running == 0) return;
+    for (int i = 0; i < d->n; i++) {
+        if (d->k[i].e) erase_cancel(d->k[i].e);
+        d->k[i].e = NULL;
+    }
+    d->running = 0;
+    s3_wake(s);
+}
+
+static int delete_xml(void *arg, char path[][S3XML_NAME], int depth, const char *text,
+                      size_t len) {
+    struct delmany_state *d = arg;
+    if (strcmp(path[0], "Delete") != 0) {
+        d->bad = 1;
+        return MKV_ERR;
+    }
+    if (depth == 2 && strcmp(path[1], "Quiet") == 0) d->quiet = strcmp(text, "true") == 0;
+    if (depth == 3 && strcmp(path[1], "Object") == 0 && strcmp(path[2], "Key") == 0) {
+        struct del_one *k;
+        if (d->n == DELETE_MAX) {
+            d->bad = 1;
+            return MKV_ERR;
+        }
+        if (d->n % 64 == 0) {
+            struct del_one *k2 = realloc(d->k, (size_t)(d->n + 64) * sizeof(*k2));
+            if (k2 == NULL) return MKV_ERR;
+            d->k = k2;
+        }
+        k = &d->k[d->n];
+        memset(k, 0, sizeof(*k));
+        k->key = malloc(len + 1);
+        if (k->key == NULL) return MKV_ERR;
+        memcpy(k->key, text, len + 1);
+        k->len = len;
+        d->n++;
+    }
+    if (depth == 3 && strcmp(path[1], "Object") == 0 && strcmp(path[2], "VersionId") == 0 &&
+        len > 0 && strcmp(text, "null") != 0) {
+        d->bad = 1;
+        return MKV_ERR;
+    }
+    return MKV_OK;
+}
+
+static void delmany_reply(struct s3_req *s) {
+    struct delmany_state *d = s->op_state;
+    struct buf *b = &s->reply.body;
+    s3_xml_begin(s, "DeleteResult");
+    for (int i = 0; i < d->n; i++) {
+        const struct del_one *k = &d->k[i];
+        int ok = k->status == 204 || k->status == 404;
+        if (ok && d->quiet) continue;
+        buf_adds(b, ok ? "<Deleted><Key>" : "<Error><Key>");
+        buf_add_xml(b, k->key, k->len);
+        if (ok) {
+            buf_adds(b, "</Key></Deleted>");
+        } else {
+            const char *code = k->status == 409 ? "OperationAborted"
+                               : k->status == 1 ? "KeyTooLongError"
+                               : k->status == 503 ? "ServiceUnavailable" : "InternalError";
+            buf_addf(b, "</Key><Code>%s</Code><Message>The key could not be deleted (%u)."
+                        "</Message></Error>", code, k->status);
+        }
+    }
+    buf_adds(b, "</DeleteResult>");
+    s->reply.status = 200;
+}
+
+static void delmany_next(struct s3_req *s);
+
+static void one_deleted(void *arg, unsigned status) {
+    struct del_one *k = arg;
+    struct s3_req *s = k->s;
+    struct delmany_state *d = s->op_state;
+    k->e = NULL;
+    k->status = status;
+    d->running--;
+    if (status == 204 || status == 404) {
+        char nkey[MKV_KEY_MAX];
+        size_t nl = s3_native_key(s->bucket, k->key, k->len, nkey);
+        s3meta_etag_delete(nkey, nl);
+    }
+    delmany_next(s);
+}
+
+/* delmany_next -- keep DELETE_PARALLEL erases going; reply at the end. */
+static void delmany_next(struct s3_req *s) {
+    struct delmany_state *d = s->op_state;
+    if (d->stepping) return; /* the loop below goes on */
+    d->stepping = 1;
+    while (d->running < DELETE_PARALLEL && d->started < d->n) {
+        struct del_one *k = &d->k[d->started++];
+        char nkey[MKV_KEY_MAX];
+        size_t nl = s3_native_key(s->bucket, k->key, k->len, nkey);
+        k->s = s;
+        if (nl == 0 || k->len == 0) {
+            k->status = 1; /* too long (or empty): an error entry */
+            continue;
+        }
+        d->running++;
+        if (erase_start(&k->e, nkey, nl, 0, "DELETE", s->r.url, one_deleted, k) != MKV_OK) {
+            d->running--;
+            k->status = 503;
+        }
+    }
+    d->stepping = 0;
+    if (d->running > 0 || d->started < d->n) return;
+    delmany_reply(s);
+    s3_wake(s);
 }
 
 void s3obj_delete_many_run(struct s3_req *s) {
-    s3_error(s, "NotImplemented", "DeleteObjects is not implemented yet");
+    struct delmany_state *d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        s3_error(s, "InternalError", "Out of memory.");
+        return;
+    }
+    s->op_state = d;
+    s->op_free = delmany_free;
+    s->op_abort = delmany_abort;
+    if (s3xml_parse(s->xml.p ? s->xml.p : "", s->xml.len, delete_xml, d) != MKV_OK || d->bad) {
+        s3_error(s, "MalformedXML", "The XML you provided was not well-formed or did not "
+                                    "validate against our published schema");
+        return;
+    }
+    s3_wait(s);
+    delmany_next(s);
 }

@@ -51,4 +51,7 @@ py_checks boto3_basic.py "$EP" "$KEY" "$SECRET" "$URL" "$WORK"
 echo "# signatures: presigned URLs, payload hashes, aws-chunked, Content-MD5"
 py_checks signing.py "$EP" "$KEY" "$SECRET" "$URL" "$WORK"
 
+echo "# boto3: DeleteObjects, CopyObject, multipart, what is not implemented"
+py_checks boto3_more.py "$EP" "$KEY" "$SECRET" "$URL" "$WORK"
+
 finish
