@@ -33,8 +33,7 @@ struct put_req;
 enum put_flags {
     PUT_REPLACE = 1,              /* a live key may be overwritten (S3) */
     PUT_MD5 = 2,                  /* record the md5 even with --md5sum=false */
-    PUT_HOLD_LAST = 4,            /* keep the last byte back until put_end */
-    PUT_HIDDEN = 8                /* the key may be a reserved one (/.s3/) */
+    PUT_HOLD_LAST = 4             /* keep the last byte back until put_end */
 };
 
 /* For a put whose body the caller produces (conn NULL). */

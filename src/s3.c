@@ -447,6 +447,7 @@ static void begin(struct s3_req *s) {
     }
     s3auth_check(s);
     if (s->ecode) return;
+    s3multi_sweep(); /* at most once a minute, on whichever loop comes */
     route(s);
     if (s->ecode) return;
     takes_body = s->op == S3_PUT_OBJECT || s->op == S3_UPLOAD_PART;

@@ -54,4 +54,28 @@ py_checks signing.py "$EP" "$KEY" "$SECRET" "$URL" "$WORK"
 echo "# boto3: DeleteObjects, CopyObject, multipart, what is not implemented"
 py_checks boto3_more.py "$EP" "$KEY" "$SECRET" "$URL" "$WORK"
 
+# nothing_behind NAME -- every file on the volumes is a value the index
+# lists: no part, no failed write, no copy left over.
+nothing_behind() {
+    local files keys
+    files=$(find "$WORK/v1" "$WORK/v2" -type f ! -path '*/.nginx/*' | wc -l)
+    keys=$(curl -s "$URL/?list" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["keys"]))')
+    expect "$1" "$keys" "$files"
+}
+nothing_behind "every file on the volumes is a listed key (no part or failed write left)"
+
+echo "# an abandoned multipart upload expires"
+EPORT=$(free_port)
+IPORT_WANT=$(free_port) start_index "$WORK/expirydb" --s3-port "$EPORT" \
+    --s3-credentials "$WORK/creds" --s3-upload-expiry 2 localhost:$V1 localhost:$V2 || exit 1
+XURL=$URL
+py_checks expiry.py "http://127.0.0.1:$EPORT" "$KEY" "$SECRET"
+if grep -q 'S3 multipart: upload [0-9a-f]* expired' "$WORK/expirydb.log"; then
+    ok "the expiry is logged"
+else
+    bad "the expiry is logged"
+fi
+expect "the expired upload's part is gone from the index" "cmkv_keys 0" \
+    "$(curl -s "$XURL/?metrics" | grep '^cmkv_keys ')"
+
 finish

@@ -54,3 +54,74 @@ check("put_object_acl is NotImplemented", lambda: equal(
     "NotImplemented", error_code(lambda: s3.put_object_acl(Bucket="more", Key="copy/src", ACL="private"))))
 check("get_bucket_versioning is NotImplemented", lambda: equal(
     "NotImplemented", error_code(lambda: s3.get_bucket_versioning(Bucket="more"))))
+
+# Multipart upload
+MiB = 1024 * 1024
+parts = [os.urandom(5 * MiB), os.urandom(5 * MiB + 3), os.urandom(1234)]
+up = check("create_multipart_upload", lambda: s3.create_multipart_upload(Bucket="more", Key="mp/obj"))
+uid = up["UploadId"] if up else "none"
+etags = []
+for i, data in enumerate(parts):
+    r = check("upload_part %d" % (i + 1), lambda: s3.upload_part(
+        Bucket="more", Key="mp/obj", UploadId=uid, PartNumber=i + 1, Body=data))
+    etags.append(r["ETag"] if r else None)
+check("each part's ETag is its md5", lambda: equal(
+    ['"%s"' % hashlib.md5(p).hexdigest() for p in parts], etags))
+check("re-uploading a part replaces it", lambda: equal(
+    etags[2], s3.upload_part(Bucket="more", Key="mp/obj", UploadId=uid, PartNumber=3,
+                             Body=parts[2])["ETag"]))
+lp = check("list_parts names the three parts", lambda: s3.list_parts(
+    Bucket="more", Key="mp/obj", UploadId=uid))
+if lp:
+    check("list_parts gives numbers and sizes", lambda: equal(
+        [(1, len(parts[0])), (2, len(parts[1])), (3, len(parts[2]))],
+        [(p["PartNumber"], p["Size"]) for p in lp["Parts"]]))
+check("the parts are not in the native listing", lambda: equal(
+    [], [k for k in __import__("json").loads(urllib.request.urlopen(native + "/?list").read())["keys"]
+         if k.startswith("/.s3/")]))
+check("parts out of order are InvalidPartOrder", lambda: equal(
+    "InvalidPartOrder", error_code(lambda: s3.complete_multipart_upload(
+        Bucket="more", Key="mp/obj", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 2, "ETag": etags[1]}, {"PartNumber": 1, "ETag": etags[0]}]}))))
+check("a wrong part ETag is InvalidPart", lambda: equal(
+    "InvalidPart", error_code(lambda: s3.complete_multipart_upload(
+        Bucket="more", Key="mp/obj", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": '"%s"' % ("0" * 32)}]}))))
+want_etag = '"%s-3"' % hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest()
+done = check("complete_multipart_upload", lambda: s3.complete_multipart_upload(
+    Bucket="more", Key="mp/obj", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]}))
+if done:
+    check("the completed ETag is S3's multipart form", lambda: equal(want_etag, done["ETag"]))
+whole = b"".join(parts)
+check("the completed object reads back as one value", lambda: equal(
+    hashlib.sha256(whole).hexdigest(),
+    hashlib.sha256(s3.get_object(Bucket="more", Key="mp/obj")["Body"].read()).hexdigest()))
+check("head_object has the multipart ETag and the whole length", lambda: equal(
+    (want_etag, len(whole)), (lambda h: (h["ETag"], h["ContentLength"]))(
+        s3.head_object(Bucket="more", Key="mp/obj"))))
+check("the completed object reads back through the native redirect", lambda: equal(
+    hashlib.sha256(whole).hexdigest(),
+    hashlib.sha256(urllib.request.urlopen(native + "/more/mp/obj").read()).hexdigest()))
+check("the upload is gone once completed", lambda: equal(
+    "NoSuchUpload", error_code(lambda: s3.list_parts(Bucket="more", Key="mp/obj", UploadId=uid))))
+small = s3.create_multipart_upload(Bucket="more", Key="mp/small")["UploadId"]
+e1 = s3.upload_part(Bucket="more", Key="mp/small", UploadId=small, PartNumber=1, Body=b"a")["ETag"]
+e2 = s3.upload_part(Bucket="more", Key="mp/small", UploadId=small, PartNumber=2, Body=b"b")["ETag"]
+check("a part smaller than 5 MiB but the last is EntityTooSmall", lambda: equal(
+    "EntityTooSmall", error_code(lambda: s3.complete_multipart_upload(
+        Bucket="more", Key="mp/small", UploadId=small, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]}))))
+s3.abort_multipart_upload(Bucket="more", Key="mp/small", UploadId=small)
+ab = s3.create_multipart_upload(Bucket="more", Key="mp/aborted")["UploadId"]
+s3.upload_part(Bucket="more", Key="mp/aborted", UploadId=ab, PartNumber=1, Body=b"gone soon")
+check("abort_multipart_upload", lambda: s3.abort_multipart_upload(
+    Bucket="more", Key="mp/aborted", UploadId=ab))
+check("the aborted upload is NoSuchUpload", lambda: equal(
+    "NoSuchUpload", error_code(lambda: s3.upload_part(
+        Bucket="more", Key="mp/aborted", UploadId=ab, PartNumber=2, Body=b"x"))))
+check("the aborted upload made no object", lambda: equal(
+    "NoSuchKey", error_code(lambda: s3.get_object(Bucket="more", Key="mp/aborted"))))
+check("an unknown upload id is NoSuchUpload", lambda: equal(
+    "NoSuchUpload", error_code(lambda: s3.upload_part(
+        Bucket="more", Key="mp/obj", UploadId="0" * 32, PartNumber=1, Body=b"x"))))
