@@ -62,6 +62,90 @@ nothing_behind() {
     keys=$(curl -s "$URL/?list" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["keys"]))')
     expect "$1" "$keys" "$files"
 }
+
+echo "# the AWS CLI (awscli): cp with multipart, sync both ways, ls, rm"
+if [ -x /usr/bin/aws ]; then
+    mkdir -p "$WORK/awshome"
+    printf '[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n' > "$WORK/awshome/config"
+    printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$KEY" "$SECRET" \
+        > "$WORK/awshome/credentials"
+    # aws ARGS... -- Debian's CLI on the endpoint, with its own config only.
+    aws() {
+        HOME=$WORK/awshome AWS_CONFIG_FILE=$WORK/awshome/config \
+            AWS_SHARED_CREDENTIALS_FILE=$WORK/awshome/credentials AWS_PAGER= \
+            timeout 300 /usr/bin/aws --endpoint-url "$EP" "$@"
+    }
+    if aws s3 mb s3://cli >"$WORK/aws.out" 2>&1; then ok "aws s3 mb"; else bad "aws s3 mb" "$(tail -n 2 "$WORK/aws.out")"; fi
+    head -c $((50 * 1024 * 1024)) /dev/urandom > "$WORK/big50"
+    if aws s3 cp "$WORK/big50" s3://cli/big50 >"$WORK/aws.out" 2>&1; then
+        ok "aws s3 cp of a 50 MiB file"
+    else
+        bad "aws s3 cp of a 50 MiB file" "$(tail -n 2 "$WORK/aws.out")"
+    fi
+    case $(aws s3api head-object --bucket cli --key big50 --query ETag --output text 2>&1) in
+    *-[0-9]*) ok "the 50 MiB file went up in parts (a multipart ETag)" ;;
+    *) bad "the 50 MiB file went up in parts (a multipart ETag)" ;;
+    esac
+    aws s3 cp s3://cli/big50 "$WORK/big50.back" >"$WORK/aws.out" 2>&1
+    if cmp -s "$WORK/big50" "$WORK/big50.back"; then ok "aws s3 cp back is byte for byte"; else bad "aws s3 cp back is byte for byte" "$(tail -n 2 "$WORK/aws.out")"; fi
+    rm -f "$WORK/big50.back"
+    mkdir -p "$WORK/tree/a/b" "$WORK/tree/c"
+    for f in one a/two a/b/three c/four "c/five with space" c/plus+sign; do
+        printf 'content of %s\n' "$f" > "$WORK/tree/$f"
+    done
+    # Stored times have whole seconds (the volumes' file times): files
+    # older than their upload, as usual, so sync compares them as S3's.
+    find "$WORK/tree" -type f -exec touch -d '1 hour ago' {} +
+    aws s3 sync "$WORK/tree" s3://cli/tree >"$WORK/sync.out" 2>&1
+    expect "aws s3 sync up sends every file" 6 "$(tr '\r' '\n' < "$WORK/sync.out" | grep -c '^upload:')"
+    aws s3 sync "$WORK/tree" s3://cli/tree >"$WORK/aws.out" 2>&1
+    expect "a second sync up sends nothing" 0 "$(tr '\r' '\n' < "$WORK/aws.out" | grep -c '^upload:')"
+    aws s3 sync s3://cli/tree "$WORK/tree.back" >"$WORK/aws.out" 2>&1
+    if diff -r "$WORK/tree" "$WORK/tree.back" >/dev/null; then ok "aws s3 sync down gives the same tree"; else bad "aws s3 sync down gives the same tree" "$(tail -n 3 "$WORK/aws.out")"; fi
+    aws s3 ls --recursive s3://cli/ >"$WORK/aws.ls" 2>&1
+    expect "aws s3 ls --recursive lists every object" 7 "$(grep -c ' ' "$WORK/aws.ls")"
+    if grep -q 'tree/c/five with space$' "$WORK/aws.ls" && grep -q 'tree/c/plus+sign$' "$WORK/aws.ls"; then
+        ok "aws s3 ls shows keys with a space and a plus as they are"
+    else
+        bad "aws s3 ls shows keys with a space and a plus as they are" "$(cat "$WORK/aws.ls")"
+    fi
+    aws s3 rm --recursive s3://cli/tree >"$WORK/aws.out" 2>&1
+    expect "aws s3 rm --recursive deletes every object" 6 "$(tr '\r' '\n' < "$WORK/aws.out" | grep -c '^delete:')"
+    expect "only the big file is left" 1 "$(aws s3 ls --recursive s3://cli/ 2>/dev/null | grep -c ' ')"
+    rm -rf "$WORK/tree.back" "$WORK/big50"
+else
+    skip "awscli is not installed (make deps installs it)"
+fi
+
+echo "# s3cmd: put, get, ls, del"
+if [ -x /usr/bin/s3cmd ]; then
+    cat > "$WORK/s3cfg" <<END
+[default]
+access_key = $KEY
+secret_key = $SECRET
+host_base = 127.0.0.1:$S3PORT
+host_bucket = 127.0.0.1:$S3PORT
+use_https = False
+signature_v2 = False
+bucket_location = us-east-1
+END
+    s3c() { HOME=$WORK timeout 120 /usr/bin/s3cmd -c "$WORK/s3cfg" "$@"; }
+    head -c 300000 /dev/urandom > "$WORK/s3cmd.in"
+    if s3c mb s3://tool >"$WORK/s3cmd.out" 2>&1; then ok "s3cmd mb"; else bad "s3cmd mb" "$(tail -n 2 "$WORK/s3cmd.out")"; fi
+    if s3c put "$WORK/s3cmd.in" s3://tool/dir/file >"$WORK/s3cmd.out" 2>&1; then ok "s3cmd put"; else bad "s3cmd put" "$(tail -n 2 "$WORK/s3cmd.out")"; fi
+    s3c get s3://tool/dir/file "$WORK/s3cmd.back" >"$WORK/s3cmd.out" 2>&1
+    if cmp -s "$WORK/s3cmd.in" "$WORK/s3cmd.back"; then ok "s3cmd get is byte for byte"; else bad "s3cmd get is byte for byte" "$(tail -n 2 "$WORK/s3cmd.out")"; fi
+    s3c ls s3://tool/dir/ >"$WORK/s3cmd.out" 2>&1
+    if grep -q 's3://tool/dir/file$' "$WORK/s3cmd.out"; then ok "s3cmd ls lists the object"; else bad "s3cmd ls lists the object" "$(tail -n 2 "$WORK/s3cmd.out")"; fi
+    s3c ls >"$WORK/s3cmd.out" 2>&1
+    if grep -q 's3://tool$' "$WORK/s3cmd.out"; then ok "s3cmd ls lists the buckets"; else bad "s3cmd ls lists the buckets" "$(tail -n 2 "$WORK/s3cmd.out")"; fi
+    if s3c del s3://tool/dir/file >"$WORK/s3cmd.out" 2>&1; then ok "s3cmd del"; else bad "s3cmd del" "$(tail -n 2 "$WORK/s3cmd.out")"; fi
+    expect "the deleted object is gone" 404 "$(code "$URL/tool/dir/file")"
+    if s3c rb s3://tool >"$WORK/s3cmd.out" 2>&1; then ok "s3cmd rb of the emptied bucket"; else bad "s3cmd rb of the emptied bucket" "$(tail -n 2 "$WORK/s3cmd.out")"; fi
+else
+    skip "s3cmd is not installed (make deps installs it)"
+fi
+
 nothing_behind "every file on the volumes is a listed key (no part or failed write left)"
 
 echo "# an abandoned multipart upload expires"
