@@ -63,6 +63,9 @@ nothing_behind() {
     expect "$1" "$keys" "$files"
 }
 
+echo "# memory stays flat while an object streams through the index"
+py_checks memory.py "$EP" "$KEY" "$SECRET" "$IPID" 256
+
 echo "# the AWS CLI (awscli): cp with multipart, sync both ways, ls, rm"
 if [ -x /usr/bin/aws ]; then
     mkdir -p "$WORK/awshome"
@@ -147,6 +150,53 @@ else
 fi
 
 nothing_behind "every file on the volumes is a listed key (no part or failed write left)"
+
+echo "# access control: SIGHUP rereads the keys, --listen, mkv-volume --writers"
+printf 'NEWKEY:newsecret\n' > "$WORK/creds"
+kill -HUP "$IPID"
+sleep 1
+py_checks keys.py "$EP" NEWKEY newsecret "$KEY" "$SECRET"
+printf 'not a key line\n' > "$WORK/creds"
+kill -HUP "$IPID"
+sleep 1
+if grep -q 'SIGHUP: .*line 1.*kept' "$WORK/indexdb.log"; then ok "a bad credentials file on SIGHUP is refused with a log line"; else bad "a bad credentials file on SIGHUP is refused with a log line"; fi
+py_checks keys.py "$EP" NEWKEY newsecret "$KEY" "$SECRET"
+printf '%s:%s\n' "$KEY" "$SECRET" > "$WORK/creds"
+kill -HUP "$IPID"
+sleep 1
+
+LPORT=$(free_port)
+LS3=$(free_port)
+"$BIN"/mkv-index --listen 127.0.0.2 --port "$LPORT" --s3-port "$LS3" --s3-credentials "$WORK/creds" \
+    --index "$WORK/listendb" localhost:$V1 localhost:$V2 >"$WORK/listendb.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_http "http://127.0.0.2:$LPORT/" || echo "# the --listen index did not start"
+expect "with --listen 127.0.0.2 the native API answers there" 404 "$(code "http://127.0.0.2:$LPORT/nokey")"
+expect "with --listen 127.0.0.2 the S3 port answers there" 403 "$(code "http://127.0.0.2:$LS3/")"
+expect "and nothing listens on 127.0.0.1 for the native API" 000 "$(code --max-time 2 "http://127.0.0.1:$LPORT/nokey")"
+expect "and nothing listens on 127.0.0.1 for S3" 000 "$(code --max-time 2 "http://127.0.0.1:$LS3/")"
+
+start_volume_writers() {
+    VPORT=$(free_port)
+    "$BIN"/mkv-volume --writers "$2" "$VPORT" "$1" >"$1.log" 2>&1 &
+    PIDS="$PIDS $!"
+    wait_http "http://127.0.0.1:$VPORT/" || { echo "# volume on $VPORT did not start:"; cat "$1.log"; }
+}
+start_volume_writers "$WORK/wv" 127.0.0.2
+expect "a volume with --writers 127.0.0.2 refuses a PUT from 127.0.0.1 with 403" 403 \
+    "$(code -X PUT -d value "http://127.0.0.1:$VPORT/k")"
+expect "and a DELETE from 127.0.0.1" 403 "$(code -X DELETE "http://127.0.0.1:$VPORT/k")"
+expect "it takes a PUT from 127.0.0.2" 201 "$(code --interface 127.0.0.2 -X PUT -d value "http://127.0.0.1:$VPORT/k")"
+expect "and still serves GET to 127.0.0.1" value "$(curl -s "http://127.0.0.1:$VPORT/k")"
+expect "and HEAD" 200 "$(code -I "http://127.0.0.1:$VPORT/k")"
+expect "and listings" 200 "$(code "http://127.0.0.1:$VPORT/")"
+WV=$VPORT
+start_volume_writers "$WORK/wv2" 127.0.0.0/8,::1
+IPORT_WANT=$(free_port) start_index "$WORK/writersdb" localhost:$VPORT || exit 1
+expect "an index writes through a volume whose --writers covers it" 201 "$(code -X PUT -d v "$URL/through")"
+IPORT_WANT=$(free_port) start_index "$WORK/writersdb2" localhost:$WV || exit 1
+expect "and cannot write around --writers (502, nothing stored)" 502 "$(code -X PUT -d v "$URL/around")"
+expect "the refused write left no key" 404 "$(code "$URL/around")"
 
 echo "# an abandoned multipart upload expires"
 EPORT=$(free_port)
