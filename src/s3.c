@@ -684,7 +684,11 @@ static void s3_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         put_close(s->put);
         s->put = NULL;
     }
-    if (s->waiting && s->op_abort) s->op_abort(s); /* the client is gone */
+    /* The client is gone: a read it was waiting for (or receiving) stops;
+     * a write goes on to its end, as a native one does. */
+    if ((s->op == S3_GET_OBJECT || s->op == S3_HEAD_OBJECT || s->op == S3_LIST_OBJECTS) &&
+        s->op_abort)
+        s->op_abort(s);
     req_closed(&s->r);
 }
 

@@ -64,7 +64,10 @@ nothing_behind() {
 }
 
 echo "# memory stays flat while an object streams through the index"
-py_checks memory.py "$EP" "$KEY" "$SECRET" "$IPID" 256
+# Under a sanitizer freed memory is held back (ASan's quarantine), so the
+# bound is checked on the plain build only.
+if [ -n "${ASAN_OPTIONS:-}" ]; then BOUND=report; else BOUND=check; fi
+py_checks memory.py "$EP" "$KEY" "$SECRET" "$IPID" 256 "$BOUND"
 
 echo "# the AWS CLI (awscli): cp with multipart, sync both ways, ls, rm"
 if [ -x /usr/bin/aws ]; then

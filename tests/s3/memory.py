@@ -1,6 +1,7 @@
-# memory.py ENDPOINT KEY SECRET INDEX_PID SIZE_MIB -- a GetObject of SIZE_MIB
-# is streamed through the index: its resident memory grows by at most
-# 16 MiB while the object goes by, and the bytes arrive whole.
+# memory.py ENDPOINT KEY SECRET INDEX_PID SIZE_MIB check|report -- a
+# GetObject of SIZE_MIB is streamed through the index: the bytes arrive
+# whole and (check) its resident memory grows by at most 16 MiB while the
+# object goes by; report only prints the figures.
 import hashlib
 import http.client
 import os
@@ -10,7 +11,7 @@ import urllib.request
 
 from common import check, client, equal
 
-ep, key, secret, pid, mib = sys.argv[1:6]
+ep, key, secret, pid, mib, bound = sys.argv[1:7]
 size = int(mib) << 20
 s3 = client(ep, key, secret)
 s3.create_bucket(Bucket="memory")
@@ -74,6 +75,7 @@ with urllib.request.urlopen(get_url, timeout=120) as resp:
             peak = max(peak, rss_kib())
 check("the %s MiB GetObject arrives whole" % mib, lambda: equal(src.h.hexdigest(), h.hexdigest()))
 print("# index RSS before %d KiB, peak %d KiB during the GetObject" % (before, peak))
-check("the index's memory grows by at most 16 MiB while it streams", lambda: equal(
-    True, peak - before <= 16 * 1024))
+if bound == "check":
+    check("the index's memory grows by at most 16 MiB while it streams", lambda: equal(
+        True, peak - before <= 16 * 1024))
 s3.delete_object(Bucket="memory", Key="big")
