@@ -17,9 +17,8 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
 COMMON_SRC = src/log.c
-INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/copy.c src/creds.c \
-             src/delete.c \
-             src/erase.c src/get.c src/health.c src/http.c src/index_main.c \
+INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/copy.c \
+             src/creds.c src/delete.c src/erase.c src/get.c src/health.c src/http.c src/index_main.c \
              src/key.c src/keyset.c src/list.c src/locks.c src/loop.c \
              src/metrics.c src/opts.c src/placement.c src/progress.c src/put.c \
              src/query.c src/rebalance.c src/rebuild.c src/record.c src/relay.c \
@@ -27,7 +26,8 @@ INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/copy.c src/creds.c \
              src/s3meta.c src/s3multi.c src/s3obj.c src/s3xml.c src/sigv4.c \
              src/store.c src/stream.c src/volclient.c
 VOLUME_SRC = src/nginxconf.c src/supervise.c src/volume_main.c
-UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_creds \
+UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
+             tests/unit/test_creds \
              tests/unit/test_key tests/unit/test_keyset tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
              tests/unit/test_record tests/unit/test_ring tests/unit/test_s3xml \

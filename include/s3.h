@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "checksum.h"
 #include "creds.h"
 #include "mkv.h"
 #include "req.h"
@@ -51,13 +52,15 @@ enum s3_op {
 enum s3_body { S3_BODY_NONE = 0, S3_BODY_DISCARD, S3_BODY_PUT, S3_BODY_XML };
 
 /* How the payload is signed (x-amz-content-sha256). */
-enum s3_payload { S3_PAY_UNSIGNED = 0, S3_PAY_SHA256, S3_PAY_STREAMING };
+enum s3_payload { S3_PAY_UNSIGNED = 0, S3_PAY_SHA256, S3_PAY_STREAMING, S3_PAY_TRAILER };
 
-/* The aws-chunked decoder (STREAMING-AWS4-HMAC-SHA256-PAYLOAD):
+/* The aws-chunked decoder. STREAMING-AWS4-HMAC-SHA256-PAYLOAD:
  *     HEX(size);chunk-signature=SIG\r\n DATA \r\n ... 0;chunk-signature=SIG\r\n\r\n
  * each SIG chaining on the one before, the first on the seed (the
- * Authorization header's signature). */
-enum s3_chunk_state { S3C_HEAD = 0, S3C_DATA, S3C_CRLF, S3C_DONE };
+ * Authorization header's signature). STREAMING-UNSIGNED-PAYLOAD-TRAILER:
+ *     HEX(size)\r\n DATA \r\n ... 0\r\n NAME:VALUE\r\n ... \r\n
+ * with the checksum that x-amz-trailer names among the trailers. */
+enum s3_chunk_state { S3C_HEAD = 0, S3C_DATA, S3C_CRLF, S3C_TRAILER, S3C_DONE };
 struct s3_chunked {
     enum s3_chunk_state state;
     char line[192];               /* the chunk header being read */
@@ -67,6 +70,9 @@ struct s3_chunked {
     char sig[SIGV4_HEXLEN + 1];   /* the chunk's claimed signature */
     char prev[SIGV4_HEXLEN + 1];  /* the signature it chains on */
     EVP_MD_CTX *h;                /* SHA-256 of this chunk's data */
+    struct checksum sum;          /* the trailer's checksum, as data goes by */
+    char trailer[48];             /* its header name (lower-case) */
+    char claimed[48];             /* the value the trailer gave */
 };
 
 struct s3_auth {

@@ -404,6 +404,7 @@ static void s3_destroy(struct req *rq) {
     if (s->op_free) s->op_free(s);
     EVP_MD_CTX_free(s->sha);
     EVP_MD_CTX_free(s->ch.h);
+    checksum_free(&s->ch.sum);
     buf_free(&s->xml);
     buf_free(&s->reply.body);
     for (int i = 0; i < s->reply.nheaders; i++) {

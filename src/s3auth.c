@@ -119,6 +119,30 @@ static void payload_mode(struct s3_req *s, const char *v) {
         }
         s->auth.payload = S3_PAY_STREAMING;
         s->dlen = n;
+    } else if (strcmp(v, "STREAMING-UNSIGNED-PAYLOAD-TRAILER") == 0) {
+        const char *d = s3_header(s, "x-amz-decoded-content-length");
+        const char *t = s3_header(s, "x-amz-trailer");
+        char *end;
+        long long n = d ? strtoll(d, &end, 10) : -1;
+        if (d == NULL || *d < '0' || *d > '9' || *end != '\0' || n < 0) {
+            s3_error(s, "MissingContentLength",
+                     "aws-chunked needs x-amz-decoded-content-length.");
+            return;
+        }
+        if (t == NULL || strlen(t) >= sizeof(s->ch.trailer) ||
+            checksum_kind_of(t) == CHECKSUM_NONE) {
+            s3_error(s, "NotImplemented", "x-amz-trailer %s is not implemented by cmkv "
+                     "(crc32, crc32c, sha1 and sha256 checksums are)", t ? t : "(none)");
+            return;
+        }
+        for (size_t i = 0; t[i]; i++)
+            s->ch.trailer[i] = (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] + 32 : t[i]);
+        if (checksum_init(&s->ch.sum, checksum_kind_of(t)) != MKV_OK) {
+            s3_error(s, "InternalError", "Out of memory.");
+            return;
+        }
+        s->auth.payload = S3_PAY_TRAILER;
+        s->dlen = n;
     } else if (strncmp(v, "STREAMING-", 10) == 0) {
         s3_error(s, "NotImplemented", "x-amz-content-sha256 %s is not implemented by cmkv", v);
     } else if (is_hex64(v)) {
@@ -260,25 +284,48 @@ void s3auth_check(struct s3_req *s) {
     }
 }
 
-/* chunk_head -- parse "HEX;chunk-signature=SIG" (the CRLF cut off). */
+/* chunk_head -- parse "HEX;chunk-signature=SIG" (signed) or "HEX" (with
+ * a trailer), the CRLF cut off. */
 static int chunk_head(struct s3_req *s) {
     struct s3_chunked *ch = &s->ch;
     char *semi = strchr(ch->line, ';'), *end;
     unsigned long long n;
     const char *tag = ";chunk-signature=";
 
-    if (semi == NULL || semi == ch->line || strncmp(semi, tag, strlen(tag)) != 0 ||
-        !is_hex64(semi + strlen(tag)))
+    if (s->auth.payload == S3_PAY_TRAILER) {
+        if (semi) *semi = '\0'; /* chunk extensions carry nothing for us */
+    } else if (semi == NULL || semi == ch->line || strncmp(semi, tag, strlen(tag)) != 0 ||
+               !is_hex64(semi + strlen(tag))) {
         return MKV_ERR;
-    *semi = '\0';
+    } else {
+        memcpy(ch->sig, semi + strlen(tag), SIGV4_HEXLEN + 1);
+        *semi = '\0';
+    }
+    if (strlen(ch->line) == 0 || strlen(ch->line) > 16 ||
+        strspn(ch->line, "0123456789abcdefABCDEF") != strlen(ch->line))
+        return MKV_ERR;
     n = strtoull(ch->line, &end, 16);
-    if (*end != '\0' || semi - ch->line > 16) return MKV_ERR;
+    if (*end != '\0') return MKV_ERR;
     if ((int64_t)n < 0 || s->got + (int64_t)n > s->dlen) return MKV_ERR;
-    memcpy(ch->sig, semi + strlen(tag), SIGV4_HEXLEN + 1);
     ch->left = n;
     ch->last = n == 0;
     ch->linelen = 0;
+    if (s->auth.payload == S3_PAY_TRAILER) return MKV_OK;
     return EVP_DigestInit_ex(ch->h, EVP_sha256(), NULL) ? MKV_OK : MKV_ERR;
+}
+
+/* trailer_line -- one "name:value" after the last chunk (CRLF cut off). */
+static int trailer_line(struct s3_req *s) {
+    struct s3_chunked *ch = &s->ch;
+    char *colon = strchr(ch->line, ':'), *v;
+    size_t nl;
+    if (colon == NULL) return MKV_ERR;
+    nl = (size_t)(colon - ch->line);
+    for (v = colon + 1; *v == ' '; v++)
+        ;
+    if (nl == strlen(ch->trailer) && strncasecmp(ch->line, ch->trailer, nl) == 0)
+        snprintf(ch->claimed, sizeof(ch->claimed), "%s", v);
+    return MKV_OK;
 }
 
 /* chunk_check -- the chunk is whole: does its signature chain? */
@@ -305,7 +352,7 @@ size_t s3auth_body(struct s3_req *s, const char *data, size_t n) {
     struct s3_chunked *ch = &s->ch;
     size_t i = 0;
 
-    if (s->auth.payload != S3_PAY_STREAMING) {
+    if (s->auth.payload != S3_PAY_STREAMING && s->auth.payload != S3_PAY_TRAILER) {
         size_t took = s3_sink(s, data, n);
         if (s->sha) EVP_DigestUpdate(s->sha, data, took);
         s->got += (int64_t)took;
@@ -326,13 +373,30 @@ size_t s3auth_body(struct s3_req *s, const char *data, size_t n) {
                     s3_error(s, "InvalidRequest", "A malformed aws-chunked chunk header.");
                     break;
                 }
-                ch->state = ch->left > 0 ? S3C_DATA : S3C_CRLF;
+                ch->state = ch->left > 0 ? S3C_DATA
+                            : s->auth.payload == S3_PAY_TRAILER ? S3C_TRAILER : S3C_CRLF;
+            }
+            break;
+        case S3C_TRAILER:
+            if (ch->linelen >= sizeof(ch->line) - 1) {
+                s3_error(s, "InvalidRequest", "A malformed aws-chunked trailer.");
+                break;
+            }
+            ch->line[ch->linelen++] = data[i++];
+            if (ch->linelen >= 2 && ch->line[ch->linelen - 2] == '\r' &&
+                ch->line[ch->linelen - 1] == '\n') {
+                ch->line[ch->linelen - 2] = '\0';
+                ch->linelen = 0;
+                if (ch->line[0] == '\0') ch->state = S3C_DONE;
+                else if (trailer_line(s) != MKV_OK)
+                    s3_error(s, "InvalidRequest", "A malformed aws-chunked trailer.");
             }
             break;
         case S3C_DATA: {
             size_t offer = n - i < ch->left ? n - i : (size_t)ch->left;
             size_t took = s3_sink(s, data + i, offer);
-            EVP_DigestUpdate(ch->h, data + i, took);
+            if (s->auth.payload == S3_PAY_TRAILER) checksum_update(&ch->sum, data + i, took);
+            else EVP_DigestUpdate(ch->h, data + i, took);
             s->got += (int64_t)took;
             ch->left -= took;
             i += took;
@@ -347,6 +411,10 @@ size_t s3auth_body(struct s3_req *s, const char *data, size_t n) {
             }
             if (++ch->linelen < 2) break;
             ch->linelen = 0;
+            if (s->auth.payload == S3_PAY_TRAILER) {
+                ch->state = S3C_HEAD;
+                break;
+            }
             if (chunk_check(s) != MKV_OK) {
                 s3_error(s, "SignatureDoesNotMatch",
                          "The chunk signature we calculated does not match the one you provided.");
@@ -386,9 +454,23 @@ static int md5_matches(struct s3_req *s, const char *b64, const char *hex) {
 int s3auth_body_end(struct s3_req *s) {
     const char *cmd5 = s3_header(s, "Content-MD5");
 
-    if (s->auth.payload == S3_PAY_STREAMING && (s->ch.state != S3C_DONE || s->got != s->dlen)) {
+    if ((s->auth.payload == S3_PAY_STREAMING || s->auth.payload == S3_PAY_TRAILER) &&
+        (s->ch.state != S3C_DONE || s->got != s->dlen)) {
         s3_error(s, "IncompleteBody", "The aws-chunked body ended early.");
         return MKV_ERR;
+    }
+    if (s->auth.payload == S3_PAY_TRAILER) {
+        char got[48];
+        checksum_base64(&s->ch.sum, got);
+        if (s->ch.claimed[0] == '\0') {
+            s3_error(s, "InvalidRequest", "The trailer %s is missing.", s->ch.trailer);
+            return MKV_ERR;
+        }
+        if (strcmp(got, s->ch.claimed) != 0) {
+            s3_error(s, "BadDigest", "The %s you specified did not match the calculated "
+                     "checksum.", s->ch.trailer + 15);
+            return MKV_ERR;
+        }
     }
     if (s->sha) {
         unsigned char d[32];

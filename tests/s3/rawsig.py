@@ -53,10 +53,11 @@ class Client:
 
     def request(self, method, path, body=b"", query=None, headers=None, mode="sha256",
                 claim=None, when=None, chunk=65536, tamper_chunk=None):
-        """Send; mode is sha256 (claim: the hash to state), unsigned or
+        """Send; mode is sha256 (claim: the hash to state), unsigned,
         streaming (aws-chunked, chunk bytes a chunk; tamper_chunk: index
-        of a chunk whose data is changed after signing). Returns
-        (status, body)."""
+        of a chunk whose data is changed after signing) or trailer
+        (aws-chunked unsigned with a CRC32 trailer; tamper_chunk set: a
+        wrong CRC). Returns (status, body)."""
         query = query or {}
         headers = dict(headers or {})
         when = when or datetime.datetime.utcnow()
@@ -64,6 +65,11 @@ class Client:
             payload = claim or hashlib.sha256(body).hexdigest()
         elif mode == "unsigned":
             payload = "UNSIGNED-PAYLOAD"
+        elif mode == "trailer":
+            payload = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+            headers["x-amz-decoded-content-length"] = str(len(body))
+            headers["Content-Encoding"] = "aws-chunked"
+            headers["x-amz-trailer"] = "x-amz-checksum-crc32"
         else:
             payload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
             headers["x-amz-decoded-content-length"] = str(len(body))
@@ -82,6 +88,13 @@ class Client:
                 out.append(b"%x;chunk-signature=%s\r\n%s\r\n" % (len(data), sig.encode(), data))
                 prev = sig
             body = b"".join(out)
+        if mode == "trailer":
+            import base64
+            import zlib
+            crc = zlib.crc32(body) ^ (1 if tamper_chunk is not None else 0)
+            pieces = [body[i:i + chunk] for i in range(0, len(body), chunk)]
+            body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + (
+                b"0\r\nx-amz-checksum-crc32:%s\r\n\r\n" % base64.b64encode(crc.to_bytes(4, "big")))
         url = _enc(path, "/-_.~")
         if query:
             url += "?" + "&".join("%s=%s" % (_enc(k, "-_.~"), _enc(v, "-_.~"))

@@ -126,3 +126,14 @@ check("a tampered last chunk over an object keeps the old value", lambda: (
     equal((403, "SignatureDoesNotMatch"), code_of(raw.request(
         "PUT", "/sig/chunked", b"z" * 100, mode="streaming", tamper_chunk=0))),
     equal(len(big), s3.head_object(Bucket="sig", Key="chunked")["ContentLength"]))[1])
+
+# aws-chunked with a checksum trailer (what newer SDKs send over HTTPS)
+check("an unsigned aws-chunked upload with a CRC32 trailer is accepted", lambda: (
+    equal(200, raw.request("PUT", "/sig/trailer", big, mode="trailer", chunk=100000)[0]),
+    equal(hashlib.sha256(big).hexdigest(), hashlib.sha256(
+        s3.get_object(Bucket="sig", Key="trailer")["Body"].read()).hexdigest()))[1])
+check("a wrong CRC32 trailer is BadDigest", lambda: equal(
+    (400, "BadDigest"), code_of(raw.request("PUT", "/sig/trailer-bad", big, mode="trailer",
+                                            tamper_chunk=0))))
+check("the BadDigest trailer upload left no object", lambda: equal(
+    404, http("GET", native + "/sig/trailer-bad")[0]))
