@@ -230,7 +230,8 @@ void s3auth_check(struct s3_req *s) {
         s3_error(s, "AccessDenied", "The date in the Credential does not match X-Amz-Date.");
         return;
     }
-    snprintf(s->auth.amzdate, sizeof(s->auth.amzdate), "%s", amzdate);
+    memcpy(s->auth.amzdate, amzdate, 16); /* parse_amzdate checked: 16 bytes */
+    s->auth.amzdate[16] = '\0';
     if (s->auth.presigned) {
         if (now > t + expires) {
             s3_error(s, "AccessDenied", "Request has expired");
