@@ -17,19 +17,22 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
 COMMON_SRC = src/log.c src/volspace.c
-INDEX_SRC  = src/autoindex.c src/bio.c src/cleanup.c src/delete.c src/get.c \
+INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
+             src/copy.c src/creds.c src/delete.c src/erase.c src/get.c \
              src/health.c src/http.c src/index_main.c src/key.c src/keyset.c \
-             src/list.c \
-             src/locks.c src/loop.c src/metrics.c src/opts.c src/placement.c \
-             src/progress.c src/put.c src/query.c src/rebalance.c src/rebuild.c \
-             src/record.c src/req.c src/ring.c src/space.c src/store.c \
-             src/stream.c src/volclient.c
+             src/list.c src/locks.c src/loop.c src/metrics.c src/opts.c \
+             src/placement.c src/progress.c src/put.c src/query.c \
+             src/rebalance.c src/rebuild.c src/record.c src/relay.c src/req.c \
+             src/ring.c src/s3.c src/s3auth.c src/s3list.c src/s3meta.c \
+             src/s3multi.c src/s3obj.c src/s3xml.c src/sigv4.c src/space.c \
+             src/store.c src/stream.c src/volclient.c
 VOLUME_SRC = src/nginxconf.c src/supervise.c src/volume_main.c
-UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_key \
-             tests/unit/test_keyset tests/unit/test_opts \
+UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
+             tests/unit/test_creds \
+             tests/unit/test_key tests/unit/test_keyset tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
-             tests/unit/test_record tests/unit/test_ring \
-             tests/unit/test_volspace
+             tests/unit/test_record tests/unit/test_ring tests/unit/test_s3xml \
+             tests/unit/test_sigv4 tests/unit/test_volspace
 
 INDEX_OBJ  = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(INDEX_SRC))
 VOLUME_OBJ = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \

@@ -8,6 +8,7 @@
 #ifndef MKV_HTTP_H
 #define MKV_HTTP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <microhttpd.h>
@@ -34,13 +35,17 @@ struct http_config {
     int protect;                  /* DELETE of a live key -> 403 */
     int64_t max_size;             /* largest value accepted, 0 = any */
     const char *fallback;         /* host:port for absent keys, or NULL */
+    const char *listen;           /* --listen address, NULL: every interface */
+    int s3_port;                  /* the S3 endpoint's port, 0: off */
+    long s3_upload_expiry_s;      /* an unfinished multipart upload's life */
 };
 
 /* The daemon's settings, set by http_start. */
 extern const struct http_config *http_cfg;
 
-/* http_start -- listen on all interfaces at c->port and serve on
- * c->threads event loops; c must outlive the server. */
+/* http_start -- listen at c->port (and c->s3_port, if set) on c->listen
+ * (or every interface) and serve on c->threads event loops; c must
+ * outlive the server. */
 int http_start(const struct http_config *c, char *err);
 
 /* http_stop -- stop accepting; give requests under way up to grace_ms to
@@ -63,6 +68,30 @@ enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,
  * Every answer goes through here once. */
 void http_account(struct MHD_Connection *c, const char *method,
                   const char *url, unsigned status, uint64_t bytes_out);
+
+/* http_begin -- the first call for a request on c: start its clock and
+ * count it in flight. http_end -- it ended without going through
+ * http_account (the connection went away). */
+void http_begin(struct MHD_Connection *c, const char *version);
+void http_end(struct MHD_Connection *c);
+
+/* For the S3 front's daemon: the per-connection accounting and the
+ * libmicrohttpd logger the native one uses. */
+void http_notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                            enum MHD_ConnectionNotificationCode code);
+void http_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* http_check_uri -- libmicrohttpd's URI log callback: it sees the raw
+ * request target and returns the request's first con_cls, a marker for
+ * which http_nul_in_path is true when the target held a NUL byte (which
+ * would cut the path short), else NULL. */
+void *http_check_uri(void *cls, const char *uri, struct MHD_Connection *c);
+int http_nul_in_path(void *con_cls);
+
+/* http_no_unescape -- libmicrohttpd's unescape callback: keep the path
+ * and query as sent; key_decode and the S3 front decode them strictly. */
+size_t http_no_unescape(void *cls, struct MHD_Connection *c, char *s);
 
 /* http_bytes_in -- a request body's bytes taken in, for the metrics. */
 void http_bytes_in(struct MHD_Connection *c, uint64_t n);

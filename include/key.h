@@ -28,6 +28,14 @@ enum key_status key_decode(const char *raw, size_t rawlen, char *out,
 enum key_status key_unescape(const char *raw, size_t rawlen, char *out,
                              size_t cap, size_t *outlen);
 
+/* Keys under this prefix are the S3 endpoint's own (multipart parts, see
+ * s3multi.c): no S3 bucket name can begin with '.', so no object maps
+ * there, and the native API neither lists nor touches them. */
+#define KEY_RESERVED "/.s3/"
+
+/* key_reserved -- non-zero when key[0..keylen) is under KEY_RESERVED. */
+int key_reserved(const char *key, size_t keylen);
+
 /* key_status_text -- a short sentence for a non-OK status. */
 const char *key_status_text(enum key_status st);
 

@@ -7,12 +7,14 @@
  * loop's multi handle, which keeps that loop's connections to the volumes
  * alive. The only way in from another thread is loop_post.
  *
- * Each daemon has a listening socket of its own on the same port
- * (SO_REUSEPORT): the kernel spreads new connections over the loops. */
+ * A front (the native API, the S3 endpoint) has a listening socket per
+ * loop on its port (SO_REUSEPORT): the kernel spreads new connections
+ * over the loops. */
 #ifndef MKV_LOOP_H
 #define MKV_LOOP_H
 
 #include <curl/curl.h>
+#include <microhttpd.h>
 
 #include "mkv.h"
 
@@ -56,12 +58,27 @@ void loop_timer_start(struct loop_timer *t, long ms);
 /* loop_timer_cancel -- t will not run; safe when not armed. */
 void loop_timer_cancel(struct loop_timer *t);
 
-/* loops_start -- start n loop threads, loop i serving listen_fds[i]
- * (listening, non-blocking), each with a daemon of at most conn_limit/n connections
- * and idle_timeout_s seconds before an idle or stalled client is closed.
- * MKV_ERR with err set if any loop cannot start (the others are stopped). */
-int loops_start(int n, const int *listen_fds, unsigned conn_limit,
-                unsigned idle_timeout_s, char *err);
+/* A front: a listening socket per loop (non-blocking) and
+ * how to make a libmicrohttpd daemon for it in external epoll mode, with
+ * at most limit connections, closing clients idle for timeout_s. Each
+ * loop makes one daemon per front; the native API and the S3 endpoint
+ * are two fronts of the same loops. */
+#define LOOP_FRONTS 2
+struct loop_front {
+    const int *fds;               /* fds[i] is loop i's */
+    struct MHD_Daemon *(*daemon)(int fd, unsigned limit, unsigned timeout_s);
+};
+
+/* loops_start -- start n loop threads serving fronts[0..nfronts), each
+ * loop's daemons holding at most conn_limit/n connections each and
+ * closing clients idle or stalled for idle_timeout_s seconds. MKV_ERR
+ * with err set if any loop cannot start (the others are stopped). */
+int loops_start(int n, const struct loop_front *fronts, int nfronts,
+                unsigned conn_limit, unsigned idle_timeout_s, char *err);
+
+/* loops_post_all -- any thread: loop_post fn(arg) to every loop; returns
+ * how many were posted (fn runs that many times, once on each). */
+int loops_post_all(void (*fn)(void *), void *arg);
 
 /* loops_stop -- main thread: every loop stops accepting, gives requests
  * under way up to grace_ms, answers the rest 503, then ends; joins them. */

@@ -12,6 +12,8 @@
 #include <limits.h>
 #include <stddef.h>
 
+#define NGINXCONF_WRITERS_MAX 1024
+
 /* The compiled-in template, generated from conf/nginx-volume.conf.in by
  * scripts/embed.sh into build/nginx_template.c. */
 extern const char nginx_template[];
@@ -39,7 +41,16 @@ struct nginxconf_volume {
     char user[256];
     char group[256];
     int port;
+    char writers[NGINXCONF_WRITERS_MAX]; /* "CIDR,CIDR": who may PUT/DELETE;
+                                            "" for anyone */
 };
+
+/* nginxconf_writers -- check list ("CIDR[,CIDR...]": IPv4 or IPv6
+ * addresses, each with an optional /prefix) and copy it into out
+ * (NGINXCONF_WRITERS_MAX bytes). Rendered as nginx's limit_except GET
+ * { allow ...; deny all; } at @WRITERS@: only those addresses may PUT or
+ * DELETE; GET and HEAD stay open. */
+int nginxconf_writers(const char *list, char *out, char *err);
 
 /* nginxconf_prepare -- create path (like mkdir -p) and its hidden state
  * directory path/.nginx, resolve path, check it is a writable directory,
@@ -66,7 +77,8 @@ int nginxconf_template(const char **text, char **owned, char *err);
  * write the result to a new file $TMPDIR/mkv-volume-XXXXXX.conf (or under
  * /tmp). Its path goes into out[outlen]; the caller removes the file.
  * An unknown @UPPER_CASE@ placeholder is an error, so a typo in a custom
- * template is caught here rather than by nginx. On failure no file is
+ * template is caught here rather than by nginx; so is a template without
+ * @WRITERS@ when v->writers is set, which would leave writes open. On failure no file is
  * left behind. */
 int nginxconf_render(const char *tmpl, const struct nginxconf_volume *v,
                      const struct nginxconf_build *b, char *out,

@@ -38,6 +38,10 @@ struct opts {
                                    filesystem, 0 = no check (64 MiB) */
     const char *fallback;       /* --fallback host:port for absent keys */
     const char *access_log;     /* --access-log FILE, "-" for stderr */
+    const char *listen;         /* --listen ADDR: the one address to serve on */
+    int s3_port;                /* --s3-port N: the S3 endpoint, 0 = off */
+    const char *s3_credentials; /* --s3-credentials FILE (needed with --s3-port) */
+    long s3_upload_expiry_s;    /* --s3-upload-expiry S, default 86400 */
     int help, version;          /* --help / --version seen */
     int nvolumes;
     char *volumes[OPTS_MAX_VOLUMES]; /* point into argv or into buf */

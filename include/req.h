@@ -13,7 +13,8 @@
 
 #include <microhttpd.h>
 
-enum req_kind { REQ_REFUSED = 1, REQ_GET, REQ_PROBE, REQ_HEALTH, REQ_PUT, REQ_DELETE };
+enum req_kind { REQ_REFUSED = 1, REQ_GET, REQ_PROBE, REQ_HEALTH, REQ_PUT, REQ_DELETE,
+                REQ_S3 };
 
 struct req {
     enum req_kind kind;           /* first member: what MHD's con_cls is */

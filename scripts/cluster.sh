@@ -1,14 +1,19 @@
 #!/bin/sh
 # cluster.sh -- a local cluster in the foreground, as in pymkv's README:
-# three volumes (ports 3001-3003, data in /tmp/volume1-3), then the index
-# on port 3000 with its file at /tmp/indexdb. Ctrl-C stops all of it.
-# Override with PORT, VOLUME_PORTS, VOLUME_DIR (prefix) and INDEX.
+# three volumes (ports 3001-3003, data in /tmp/volume1-3, writable from
+# loopback only), then the index on port 3000 with its file at
+# /tmp/indexdb and the S3 endpoint on port 3080, whose access key it
+# creates in /tmp/cmkv-s3-credentials (kept across runs) and prints.
+# Ctrl-C stops all of it. Override with PORT, VOLUME_PORTS, VOLUME_DIR
+# (prefix), INDEX, S3_PORT and S3_CREDENTIALS.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 PORT=${PORT:-3000}
 VOLUME_PORTS=${VOLUME_PORTS:-"3001 3002 3003"}
 VOLUME_DIR=${VOLUME_DIR:-/tmp/volume}
 INDEX=${INDEX:-/tmp/indexdb}
+S3_PORT=${S3_PORT:-3080}
+S3_CREDENTIALS=${S3_CREDENTIALS:-/tmp/cmkv-s3-credentials}
 
 pids=""
 stop() {
@@ -24,7 +29,7 @@ trap stop EXIT
 volumes=""
 i=1
 for p in $VOLUME_PORTS; do
-    bin/mkv-volume "$p" "$VOLUME_DIR$i" &
+    bin/mkv-volume --writers 127.0.0.1 "$p" "$VOLUME_DIR$i" &
     pids="$pids $!"
     volumes="$volumes localhost:$p"
     i=$((i + 1))
@@ -38,8 +43,19 @@ for p in $VOLUME_PORTS; do
         sleep 0.1
     done
 done
+if [ ! -s "$S3_CREDENTIALS" ]; then
+    id=CMKV$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
+    secret=$(od -An -N30 -tx1 /dev/urandom | tr -d ' \n')
+    (umask 077 && printf '# ACCESS_KEY_ID:SECRET_ACCESS_KEY, one a line\n%s:%s\n' \
+        "$id" "$secret" > "$S3_CREDENTIALS")
+fi
+key=$(grep -v '^ *#' "$S3_CREDENTIALS" | grep : | head -n 1)
 # shellcheck disable=SC2086
-bin/mkv-index --port "$PORT" --index "$INDEX" $volumes &
+bin/mkv-index --port "$PORT" --index "$INDEX" --s3-port "$S3_PORT" \
+    --s3-credentials "$S3_CREDENTIALS" $volumes &
 pids="$pids $!"
 echo "cluster: index on http://localhost:$PORT, volumes:$volumes (Ctrl-C stops)" >&2
+echo "cluster: S3 on http://localhost:$S3_PORT, keys in $S3_CREDENTIALS:" >&2
+echo "    AWS_ACCESS_KEY_ID=${key%%:*} AWS_SECRET_ACCESS_KEY=${key#*:} \\" >&2
+echo "    aws --endpoint-url http://localhost:$S3_PORT s3 ls" >&2
 wait

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "key.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -190,7 +191,8 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
         log_limited(LOG_INDEX, "%s %s: %s", method, url, err);
         return http_respond(c, method, url, 503);
     }
-    if (found == STORE_ABSENT || rec.deleted || rec.writing) return absent(c, method, url);
+    if (found == STORE_ABSENT || rec.deleted || rec.writing || key_reserved(key, keylen))
+        return absent(c, method, url);
     placement_path(key, keylen, path);
     pick_order(rec.nvolumes, order);
     if (!http_cfg->probe) return redirect(c, method, url, &rec, order[0], path);

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +20,21 @@
 #include "metrics.h"
 #include "placement.h"
 #include "req.h"
+#include "s3.h"
 #include "store.h"
 
 const struct http_config *http_cfg;
 
-static int http_listen_fds[64];  /* one per loop (--threads <= 64) */
-static int http_nlisten;
+static int http_fds[LOOP_FRONTS][64]; /* a socket per front and loop */
+static int http_nfds;             /* loops, i.e. sockets per front */
+static int http_nfronts;
+
+/* close_fronts -- the listening sockets, when the loops are done. */
+static void close_fronts(void) {
+    for (int f = 0; f < http_nfronts; f++)
+        for (int i = 0; i < http_nfds; i++) close(http_fds[f][i]);
+    http_nfds = http_nfronts = 0;
+}
 
 /* Statuses we answer with an empty body; each response is made once. */
 static const unsigned http_statuses[] = {
@@ -52,8 +62,8 @@ static struct connstat *connstat_of(struct MHD_Connection *c) {
     return ci ? ci->socket_context : NULL;
 }
 
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code) {
+void http_notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                            enum MHD_ConnectionNotificationCode code) {
     struct connstat *cs;
     (void)cls;
     if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -81,8 +91,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     *socket_context = cs;
 }
 
-/* request_begins -- the first call for a request. */
-static void request_begins(struct MHD_Connection *c, const char *version) {
+void http_begin(struct MHD_Connection *c, const char *version) {
     struct connstat *cs = connstat_of(c);
     if (cs == NULL) return;
     cs->start = mkv_now_ms() / 1e3;
@@ -101,6 +110,8 @@ static void request_ends(struct connstat *cs) {
         metrics_in_flight(-1);
     }
 }
+
+void http_end(struct MHD_Connection *c) { request_ends(connstat_of(c)); }
 
 void http_bytes_in(struct MHD_Connection *c, uint64_t n) {
     struct connstat *cs = connstat_of(c);
@@ -206,6 +217,8 @@ int http_key(struct MHD_Connection *c, const char *method, const char *url,
 
 /* A request whose path carried a raw NUL byte: refused with 400. */
 static enum req_kind http_nul_marker = REQ_REFUSED;
+int http_nul_in_path(void *con_cls) { return con_cls == &http_nul_marker; }
+
 /* A request answered on its first call: nothing more to do for it. */
 static enum req_kind http_answered_marker = REQ_REFUSED;
 
@@ -214,7 +227,7 @@ static enum req_kind http_answered_marker = REQ_REFUSED;
  * space before "HTTP/1.x" was. Anything else right after that NUL means
  * the target itself held a NUL, which would silently cut the key short.
  * What this returns is the request's first *con_cls. */
-static void *check_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+void *http_check_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     const char *after = uri + strlen(uri) + 1, *http = "HTTP/";
     (void)cls;
     (void)c;
@@ -229,7 +242,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
     (void)cls;
-    if (*con_cls == &http_nul_marker || *con_cls == NULL) request_begins(c, version);
+    if (*con_cls == &http_nul_marker || *con_cls == NULL) http_begin(c, version);
     if (*con_cls == NULL && loop_stopping()) {
         /* A kept-alive client starting a request while we shut down. */
         *con_cls = &http_answered_marker;
@@ -288,6 +301,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     case REQ_DELETE:
         return delete_handle(c, ((struct req *)*con_cls)->method, url, upload_data_size,
                              con_cls);
+    case REQ_S3:
+        break;
     }
     return MHD_NO;
 }
@@ -304,20 +319,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     case REQ_PROBE: get_completed(*con_cls, toe); break;
     case REQ_PUT: put_completed(*con_cls, toe); break;
     case REQ_DELETE: delete_completed(*con_cls, toe); break;
+    case REQ_S3: break; /* never on this daemon */
     }
     *con_cls = NULL;
 }
 
 /* no_unescape -- keep the path as sent; key_decode does it strictly so a
  * %00 cannot silently cut a key short. */
-static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
+size_t http_no_unescape(void *cls, struct MHD_Connection *c, char *s) {
     (void)cls;
     (void)c;
     return strlen(s);
 }
 
 __attribute__((format(printf, 2, 0)))
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
+void http_mhd_log(void *cls, const char *fmt, va_list ap) {
     char line[512];
     size_t n;
     (void)cls;
@@ -331,25 +347,58 @@ struct MHD_Daemon *http_daemon(int listen_fd, unsigned limit, unsigned timeout_s
     return MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, limit,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, check_uri, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, http_check_uri, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, NULL,
         MHD_OPTION_END);
 }
 
-/* bind_any -- a non-blocking TCP socket bound to every interface at
- * port: IPv6 and IPv4 together where the host has IPv6, else IPv4; with
- * reuseport, SO_REUSEPORT. -1 with errno set on failure. */
-static int bind_any(int port, int reuseport) {
+/* bind_addr -- a non-blocking TCP socket bound at port to addr (a
+ * numeric address or a name; NULL: every interface, IPv6 and IPv4
+ * together where the host has IPv6, else IPv4); with reuseport,
+ * SO_REUSEPORT. -1 with errno set on failure. */
+static int bind_addr(const char *addr, int port, int reuseport) {
+    struct addrinfo hints, *res = NULL, *ai;
     struct sockaddr_in6 a6;
     struct sockaddr_in a4;
-    int fd, one = 1, zero = 0, e;
+    char ports[8];
+    int fd, one = 1, zero = 0, e = EADDRNOTAVAIL;
 
+    if (addr != NULL) {
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE;
+        snprintf(ports, sizeof(ports), "%d", port);
+        if (getaddrinfo(addr, ports, &hints, &res) != 0) {
+            errno = EADDRNOTAVAIL;
+            return -1;
+        }
+        for (ai = res; ai; ai = ai->ai_next) {
+            fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+            if (fd < 0) {
+                e = errno;
+                continue;
+            }
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+            if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+                freeaddrinfo(res);
+                return fd;
+            }
+            e = errno;
+            close(fd);
+        }
+        freeaddrinfo(res);
+        errno = e;
+        return -1;
+    }
     fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
         memset(&a6, 0, sizeof(a6));
@@ -382,27 +431,31 @@ static int bind_any(int port, int reuseport) {
     return -1;
 }
 
-/* listen_on -- n listening sockets on port, one per loop, sharing it
- * with SO_REUSEPORT so the kernel spreads new connections evenly over
- * the loops. A plain bind first proves the port is free: once ours are
- * bound, any other process's plain bind fails, so a second index cannot
- * join the group. MKV_ERR with err set (and nothing left open). */
-static int listen_on(int port, int n, int *fds, char *err) {
-    int probe = bind_any(port, 0), i;
+/* listen_on -- n listening sockets at port on addr (NULL: every
+ * interface), one per loop, sharing it with SO_REUSEPORT so the kernel
+ * spreads new connections evenly over the loops. A plain bind first
+ * proves the port is free: once ours are bound, any other process's
+ * plain bind fails, so a second index cannot join the group. MKV_ERR
+ * with err set (and nothing left open). */
+static int listen_on(const char *addr, int port, int n, int *fds, char *err) {
+    int probe = bind_addr(addr, port, 0), i;
 
     if (probe < 0) goto fail;
     close(probe);
     for (i = 0; i < n; i++) {
-        fds[i] = bind_any(port, 1);
+        fds[i] = bind_addr(addr, port, 1);
         if (fds[i] < 0 || listen(fds[i], 4096) != 0) {
+            int e = errno;
             if (fds[i] >= 0) close(fds[i]);
             while (i-- > 0) close(fds[i]);
+            errno = e;
             goto fail;
         }
     }
     return MKV_OK;
 fail:
-    mkv_seterr(err, "cannot serve HTTP on port %d: %s", port, strerror(errno));
+    mkv_seterr(err, "cannot serve HTTP on %s%sport %d: %s", addr ? addr : "", addr ? " " : "",
+               port, strerror(errno));
     return MKV_ERR;
 }
 
@@ -462,6 +515,8 @@ static void on_orphan(const char *key, size_t keylen) {
 }
 
 int http_start(const struct http_config *cfg, char *err) {
+    struct loop_front fronts[LOOP_FRONTS];
+    int nfronts = 1;
     unsigned conns;
 
     http_cfg = cfg;
@@ -478,13 +533,26 @@ int http_start(const struct http_config *cfg, char *err) {
                                     "GET, HEAD, PUT, DELETE, UNLINK");
     }
     conns = fd_budget(cfg->max_connections);
-    if (cfg->threads > 64 || listen_on(cfg->port, cfg->threads, http_listen_fds, err) != MKV_OK)
+    if (cfg->threads > 64 ||
+        listen_on(cfg->listen, cfg->port, cfg->threads, http_fds[0], err) != MKV_OK)
         return MKV_ERR;
-    http_nlisten = cfg->threads;
-    if (loops_start(cfg->threads, http_listen_fds, conns, cfg->client_timeout_s, err) !=
+    http_nfds = cfg->threads;
+    fronts[0].fds = http_fds[0];
+    fronts[0].daemon = http_daemon;
+    if (cfg->s3_port > 0) {
+        if (listen_on(cfg->listen, cfg->s3_port, cfg->threads, http_fds[1], err) != MKV_OK) {
+            for (int i = 0; i < http_nfds; i++) close(http_fds[0][i]);
+            http_nfds = 0;
+            return MKV_ERR;
+        }
+        fronts[1].fds = http_fds[1];
+        fronts[1].daemon = s3_daemon;
+        nfronts = 2;
+    }
+    http_nfronts = nfronts;
+    if (loops_start(cfg->threads, fronts, nfronts, conns, cfg->client_timeout_s, err) !=
         MKV_OK) {
-        for (int i = 0; i < http_nlisten; i++) close(http_listen_fds[i]);
-        http_nlisten = 0;
+        close_fronts();
         return MKV_ERR;
     }
     store_on_orphan(on_orphan);
@@ -494,8 +562,7 @@ int http_start(const struct http_config *cfg, char *err) {
 void http_stop(long grace_ms) {
     store_on_orphan(NULL); /* the loops are about to go */
     loops_stop(grace_ms);
-    for (int i = 0; i < http_nlisten; i++) close(http_listen_fds[i]);
-    http_nlisten = 0;
+    close_fronts();
     for (size_t i = 0; i < NSTATUS; i++) {
         if (http_prepared[i]) MHD_destroy_response(http_prepared[i]);
         http_prepared[i] = NULL;

@@ -8,6 +8,7 @@
 #include "maint.h"
 #include "log.h"
 #include "opts.h"
+#include "s3.h"
 #include "store.h"
 #include "volclient.h"
 
@@ -15,6 +16,7 @@ int main(int argc, char **argv) {
     static struct opts o;
     char err[MKV_ERRLEN], state[2 * MKV_ERRLEN];
     static struct http_config hc;
+    static char meta_path[4096];
     sigset_t sigs;
     int sig;
 
@@ -86,12 +88,28 @@ int main(int argc, char **argv) {
     hc.protect = o.protect;
     hc.max_size = o.max_size;
     hc.fallback = o.fallback;
+    hc.listen = o.listen;
+    hc.s3_port = o.s3_port;
+    hc.s3_upload_expiry_s = o.s3_upload_expiry_s;
+    if (o.s3_port) {
+        snprintf(meta_path, sizeof(meta_path), "%s.s3", o.index);
+        if (s3_init(meta_path, o.s3_credentials, err) != MKV_OK) {
+            log_msg("%s", err);
+            bio_stop();
+            store_close();
+            return 1;
+        }
+    }
     if (http_start(&hc, err) != MKV_OK) {
         log_msg("%s", err);
         bio_stop();
+        if (o.s3_port) s3_cleanup();
         store_close();
         return 1;
     }
+    if (o.s3_port)
+        log_msg("S3 endpoint on port %d, %zu access key%s from %s, metadata %s", o.s3_port,
+                creds_count(), creds_count() == 1 ? "" : "s", o.s3_credentials, meta_path);
     store_state(state, sizeof(state));
     log_msg("serving on port %d, index %s (%zu keys; %s), %d volume%s, %d replica%s, "
             "%d event loop%s",
@@ -101,6 +119,11 @@ int main(int argc, char **argv) {
     for (;;) {
         sigwait(&sigs, &sig);
         if (sig != SIGHUP) break;
+        if (o.s3_port && creds_load(o.s3_credentials, err) != MKV_OK)
+            log_msg("SIGHUP: %s; the access keys in force are kept", err);
+        else if (o.s3_port)
+            log_msg("SIGHUP: %zu S3 access key%s loaded from %s", creds_count(),
+                    creds_count() == 1 ? "" : "s", o.s3_credentials);
         if (!log_access_on()) log_msg("SIGHUP: no access log to reopen");
         else if (log_access_reopen(err) != MKV_OK) log_msg("%s", err);
         else log_msg("SIGHUP: access log reopened");
@@ -108,6 +131,7 @@ int main(int argc, char **argv) {
     log_msg("%s: shutting down", strsignal(sig));
     http_stop(10000); /* no new requests; those under way get 10 s */
     vol_cleanup();
+    if (o.s3_port) s3_cleanup();
     store_close();
     log_msg("index closed");
     return 0;

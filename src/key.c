@@ -1,4 +1,6 @@
 /* key.c -- strict percent-decoding of URL paths into keys. */
+#include <string.h>
+
 #include "key.h"
 
 static int hexval(unsigned char c) {
@@ -49,4 +51,9 @@ const char *key_status_text(enum key_status st) {
     case KEY_TOO_LONG: return "the key is longer than 1024 bytes";
     }
     return "bad key";
+}
+
+int key_reserved(const char *key, size_t keylen) {
+    size_t n = sizeof(KEY_RESERVED) - 1;
+    return keylen >= n && memcmp(key, KEY_RESERVED, n) == 0;
 }

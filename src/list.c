@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "key.h"
 #include "log.h"
 #include "store.h"
 
@@ -91,6 +92,7 @@ struct listing {
 
 static int add_key(const char *key, size_t keylen, void *arg) {
     struct listing *l = arg;
+    if (key_reserved(key, keylen)) return 0; /* the S3 endpoint's own */
     if (l->limit > 0 && l->count == l->limit) {
         memcpy(l->nextbuf, key, keylen);
         l->next = l->nextbuf;

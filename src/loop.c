@@ -36,8 +36,9 @@ enum loop_phase { RUNNING, DRAINING, ANSWERING, FINISHING };
 
 struct loop {
     pthread_t tid;
-    int ep, wake_fd, listen_fd;
-    struct MHD_Daemon *mhd;
+    int ep, wake_fd;
+    struct MHD_Daemon *mhd[LOOP_FRONTS]; /* one per front, NULL once stopped */
+    int nmhd;
     CURLM *multi;
     double curl_at;               /* libcurl's timer, ms; < 0 none */
     double sweep_at;              /* next stall sweep */
@@ -104,8 +105,8 @@ static void run_posts(struct loop *l) {
         p->fn(p->arg); /* may free p */
     }
     if (stop && l->phase == RUNNING) {
-        /* No new clients; kept-alive ones get 503 (http.c). */
-        MHD_quiesce_daemon(l->mhd);
+        /* No new clients; kept-alive ones get 503 (http.c, s3.c). */
+        for (int i = 0; i < l->nmhd; i++) MHD_quiesce_daemon(l->mhd[i]);
         l->phase = DRAINING;
         l->phase_until = mkv_now_ms() + (double)l->grace_ms;
     }
@@ -345,8 +346,10 @@ static int timeout_ms(struct loop *l, double now) {
     MHD_UNSIGNED_LONG_LONG mt;
     double until = now + 1000, t;
 
-    if (l->mhd && MHD_get_timeout(l->mhd, &mt) == MHD_YES && now + (double)mt < until)
-        until = now + (double)mt;
+    for (int i = 0; i < l->nmhd; i++)
+        if (l->mhd[i] && MHD_get_timeout(l->mhd[i], &mt) == MHD_YES &&
+            now + (double)mt < until)
+            until = now + (double)mt;
     if (l->curl_at >= 0 && l->curl_at < until) until = l->curl_at;
     if (l->xfers && l->sweep_at < until) until = l->sweep_at;
     if (!l->xfers && l->used && l->idle_since + LOOP_IDLE_MS < until)
@@ -381,9 +384,10 @@ static int shutdown_step(struct loop *l, double now) {
             log_msg("shutdown: %d connection%s still suspended", req_count_suspended(),
                     req_count_suspended() == 1 ? "" : "s");
         } else {
-            MHD_stop_daemon(l->mhd); /* closes every connection */
+            for (int i = 0; i < l->nmhd; i++)
+                MHD_stop_daemon(l->mhd[i]); /* closes every connection */
         }
-        l->mhd = NULL;
+        for (int i = 0; i < l->nmhd; i++) l->mhd[i] = NULL;
         l->phase = FINISHING;
     }
     if (req_count_live() > 0 && now < l->phase_until) return 0;
@@ -435,7 +439,8 @@ static void *loop_main(void *arg) {
             l->sweep_at = now + LOOP_SWEEP_MS;
         }
         trim(l, now);
-        if (l->mhd) MHD_run(l->mhd);
+        for (int i = 0; i < l->nmhd; i++)
+            if (l->mhd[i]) MHD_run(l->mhd[i]);
         if (l->phase != RUNNING && shutdown_step(l, mkv_now_ms())) break;
     }
     loop_self = NULL;
@@ -443,15 +448,14 @@ static void *loop_main(void *arg) {
 }
 
 /* loop_init -- everything but the thread. */
-static int loop_init(struct loop *l, int listen_fd, unsigned conn_limit,
-                     unsigned idle_timeout_s, char *err) {
+static int loop_init(struct loop *l, int index, const struct loop_front *fronts, int nfronts,
+                     unsigned conn_limit, unsigned idle_timeout_s, char *err) {
     struct epoll_event ev;
     const union MHD_DaemonInfo *di;
 
     memset(l, 0, sizeof(*l));
     l->ep = l->wake_fd = -1;
     l->curl_at = -1;
-    l->listen_fd = listen_fd;
     pthread_mutex_init(&l->posts_mu, NULL);
     l->ep = epoll_create1(EPOLL_CLOEXEC);
     l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -464,17 +468,21 @@ static int loop_init(struct loop *l, int listen_fd, unsigned conn_limit,
         mkv_seterr(err, "cannot set up a libcurl multi handle");
         return MKV_ERR;
     }
-    l->mhd = http_daemon(listen_fd, conn_limit, idle_timeout_s);
-    if (l->mhd == NULL) {
-        mkv_seterr(err, "cannot start libmicrohttpd");
-        return MKV_ERR;
-    }
-    di = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-    ev.events = EPOLLIN;
-    ev.data.u64 = TAG(TAG_MHD, di ? di->epoll_fd : -1);
-    if (di == NULL || epoll_ctl(l->ep, EPOLL_CTL_ADD, di->epoll_fd, &ev) != 0) {
-        mkv_seterr(err, "cannot watch libmicrohttpd's epoll set");
-        return MKV_ERR;
+    for (int i = 0; i < nfronts; i++) {
+        struct MHD_Daemon *d =
+            fronts[i].daemon(fronts[i].fds[index], conn_limit, idle_timeout_s);
+        if (d == NULL) {
+            mkv_seterr(err, "cannot start libmicrohttpd");
+            return MKV_ERR;
+        }
+        l->mhd[l->nmhd++] = d;
+        di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
+        ev.events = EPOLLIN;
+        ev.data.u64 = TAG(TAG_MHD, di ? di->epoll_fd : -1);
+        if (di == NULL || epoll_ctl(l->ep, EPOLL_CTL_ADD, di->epoll_fd, &ev) != 0) {
+            mkv_seterr(err, "cannot watch libmicrohttpd's epoll set");
+            return MKV_ERR;
+        }
     }
     ev.events = EPOLLIN;
     ev.data.u64 = TAG(TAG_WAKE, l->wake_fd);
@@ -487,9 +495,10 @@ static int loop_init(struct loop *l, int listen_fd, unsigned conn_limit,
 
 /* loop_free -- after the thread ended (or never started). */
 static void loop_free(struct loop *l) {
-    if (l->mhd) {
-        MHD_quiesce_daemon(l->mhd); /* the listening socket is not ours to close */
-        MHD_stop_daemon(l->mhd);
+    for (int i = 0; i < l->nmhd; i++) {
+        if (l->mhd[i] == NULL) continue;
+        MHD_quiesce_daemon(l->mhd[i]); /* the listening socket is not ours to close */
+        MHD_stop_daemon(l->mhd[i]);
     }
     while (l->npool > 0) curl_easy_cleanup(l->pool[--l->npool]);
     if (l->multi) curl_multi_cleanup(l->multi);
@@ -498,8 +507,8 @@ static void loop_free(struct loop *l) {
     pthread_mutex_destroy(&l->posts_mu); /* posts left are their senders' */
 }
 
-int loops_start(int n, const int *listen_fds, unsigned conn_limit,
-                unsigned idle_timeout_s, char *err) {
+int loops_start(int n, const struct loop_front *fronts, int nfronts,
+                unsigned conn_limit, unsigned idle_timeout_s, char *err) {
     unsigned each = (conn_limit + (unsigned)n - 1) / (unsigned)n;
     loops = calloc((size_t)n, sizeof(*loops));
     if (loops == NULL) {
@@ -508,7 +517,8 @@ int loops_start(int n, const int *listen_fds, unsigned conn_limit,
     }
     for (nloops = 0; nloops < n; nloops++) {
         struct loop *l = &loops[nloops];
-        int ok = loop_init(l, listen_fds[nloops], each, idle_timeout_s, err) == MKV_OK;
+        int ok = nfronts <= LOOP_FRONTS &&
+                 loop_init(l, nloops, fronts, nfronts, each, idle_timeout_s, err) == MKV_OK;
         if (ok && pthread_create(&l->tid, NULL, loop_main, l) != 0) {
             mkv_seterr(err, "cannot start a loop thread");
             ok = 0;
@@ -520,6 +530,34 @@ int loops_start(int n, const int *listen_fds, unsigned conn_limit,
         }
     }
     return MKV_OK;
+}
+
+/* One loops_post_all delivery, freed once run. */
+struct post_all {
+    struct loop_post post;
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void run_post_all(void *u) {
+    struct post_all *p = u;
+    p->fn(p->arg);
+    free(p);
+}
+
+int loops_post_all(void (*fn)(void *), void *arg) {
+    int n = 0;
+    for (int i = 0; i < nloops; i++) {
+        struct post_all *p = malloc(sizeof(*p));
+        if (p == NULL) continue;
+        p->post.fn = run_post_all;
+        p->post.arg = p;
+        p->fn = fn;
+        p->arg = arg;
+        loop_post(&loops[i], &p->post);
+        n++;
+    }
+    return n;
 }
 
 void loops_stop(long grace_ms) {

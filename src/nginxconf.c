@@ -1,4 +1,5 @@
 /* nginxconf.c -- prepare a volume directory, find and probe nginx, render its config. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -369,6 +370,7 @@ struct outbuf {
     char *p;
     size_t len;
     size_t cap;
+    int writers_done;             /* @WRITERS@ was rendered */
     int failed;
 };
 
@@ -450,6 +452,23 @@ static int placeholder(struct outbuf *o, const char *name, size_t len,
         out_str(o, num);
     } else if (IS("ROOT")) {
         out_quoted(o, v->root, NULL);
+    } else if (IS("WRITERS")) {
+        o->writers_done = 1;
+        if (v->writers[0] == '\0') {
+            out_str(o, "# Anyone may PUT and DELETE (mkv-volume --writers limits that).");
+        } else {
+            const char *w = v->writers;
+            out_str(o, "# Only --writers may PUT and DELETE; GET and HEAD are open.\n"
+                       "            limit_except GET {\n");
+            while (*w) {
+                size_t n = strcspn(w, ",");
+                out_str(o, "                allow ");
+                out_add(o, w, n);
+                out_str(o, ";\n");
+                w += n + (w[n] == ',');
+            }
+            out_str(o, "                deny all;\n            }");
+        }
     } else {
         return MKV_ERR;
     }
@@ -492,7 +511,7 @@ static int expand(struct outbuf *o, const char *tmpl,
 int nginxconf_render(const char *tmpl, const struct nginxconf_volume *v,
                      const struct nginxconf_build *b, char *out,
                      size_t outlen, char *err) {
-    struct outbuf o = {NULL, 0, 0, 0};
+    struct outbuf o = {NULL, 0, 0, 0, 0};
     const char *tmpdir = getenv("TMPDIR");
     char path[PATH_MAX];
     size_t off = 0;
@@ -508,6 +527,11 @@ int nginxconf_render(const char *tmpl, const struct nginxconf_volume *v,
         quotable("group name", v->group, err) != MKV_OK)
         return MKV_ERR;
     if (expand(&o, tmpl, v, b, err) != MKV_OK) {
+        free(o.p);
+        return MKV_ERR;
+    }
+    if (v->writers[0] != '\0' && !o.writers_done) {
+        mkv_seterr(err, "the nginx template has no @WRITERS@, so --writers cannot be applied");
         free(o.p);
         return MKV_ERR;
     }
@@ -544,5 +568,58 @@ int nginxconf_render(const char *tmpl, const struct nginxconf_volume *v,
         return MKV_ERR;
     }
     memcpy(out, path, (size_t)n + 1);
+    return MKV_OK;
+}
+
+/* cidr_ok -- one IPv4 or IPv6 address with an optional /prefix. */
+static int cidr_ok(const char *s, size_t n) {
+    char addr[64];
+    unsigned char bin[16];
+    const char *slash = memchr(s, '/', n);
+    size_t al = slash ? (size_t)(slash - s) : n;
+    int v6, max;
+    if (al == 0 || al >= sizeof(addr)) return 0;
+    memcpy(addr, s, al);
+    addr[al] = '\0';
+    v6 = strchr(addr, ':') != NULL;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1) return 0;
+    max = v6 ? 128 : 32;
+    if (slash) {
+        int bits = 0;
+        size_t i = 1, pl = n - al;
+        if (pl < 2 || pl > 4) return 0;
+        for (; i < pl; i++) {
+            if (slash[i] < '0' || slash[i] > '9') return 0;
+            bits = bits * 10 + (slash[i] - '0');
+        }
+        if (bits > max) return 0;
+    }
+    return 1;
+}
+
+int nginxconf_writers(const char *list, char *out, char *err) {
+    size_t n = strlen(list);
+    const char *p = list;
+    if (n == 0 || n >= NGINXCONF_WRITERS_MAX) {
+        mkv_seterr(err, "--writers wants CIDR[,CIDR...]");
+        return MKV_ERR;
+    }
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        if (!cidr_ok(p, l)) {
+            mkv_seterr(err, "--writers: '%.*s' is not an IPv4 or IPv6 address or CIDR",
+                       (int)l, p);
+            return MKV_ERR;
+        }
+        p += l;
+        if (*p == ',') {
+            p++;
+            if (*p == '\0') {
+                mkv_seterr(err, "--writers: a trailing ','");
+                return MKV_ERR;
+            }
+        }
+    }
+    memcpy(out, list, n + 1);
     return MKV_OK;
 }

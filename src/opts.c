@@ -18,7 +18,9 @@ const char *opts_usage(void) {
            "                 [--access-log FILE]\n"
            "                 [--threads N] [--max-connections N]\n"
            "                 [--client-timeout S] [--connect-timeout MS]\n"
-           "                 [--voltimeout MS] [--stall-timeout MS] VOLUME...\n"
+           "                 [--voltimeout MS] [--stall-timeout MS] [--listen ADDR]\n"
+           "                 [--s3-port N --s3-credentials FILE]\n"
+           "                 [--s3-upload-expiry S] VOLUME...\n"
            "       mkv-index rebuild [--index PATH] [--replicas N]\n"
            "                 [--subvolumes N] VOLUME...\n"
            "       mkv-index rebalance [--index PATH] [--replicas N]\n"
@@ -110,6 +112,10 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         {"min-free", required_argument, NULL, 'F'},
         {"fallback", required_argument, NULL, 'f'},
         {"access-log", required_argument, NULL, 'A'},
+        {"listen", required_argument, NULL, 'l'},
+        {"s3-port", required_argument, NULL, '3'},
+        {"s3-credentials", required_argument, NULL, 'k'},
+        {"s3-upload-expiry", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -132,6 +138,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
     o->subvolumes = 1;
     o->md5sum = 1;
     o->min_free = SPACE_MIN_FREE_DEFAULT;
+    o->s3_upload_expiry_s = 86400;
 
     if (argc > 1 && strcmp(argv[1], "rebuild") == 0) o->command = OPTS_REBUILD;
     if (argc > 1 && strcmp(argv[1], "rebalance") == 0) o->command = OPTS_REBALANCE;
@@ -210,6 +217,22 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
             if (*optarg == '\0') goto bad;
             o->access_log = optarg;
             break;
+        case 'l':
+            if (*optarg == '\0') goto bad;
+            o->listen = optarg;
+            break;
+        case '3':
+            if (parse_long(optarg, 1, 65535, &v)) goto bad;
+            o->s3_port = (int)v;
+            break;
+        case 'k':
+            if (*optarg == '\0') goto bad;
+            o->s3_credentials = optarg;
+            break;
+        case 'E':
+            if (parse_long(optarg, 1, 365L * 86400, &v)) goto bad;
+            o->s3_upload_expiry_s = v;
+            break;
         case 'v': o->verbose = 1; break;
         case 'h': o->help = 1; return MKV_OK;
         case 'V': o->version = 1; return MKV_OK;
@@ -237,6 +260,14 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         }
         for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
             if (add_volume(o, tok, err)) return MKV_ERR;
+    }
+    if ((o->s3_port != 0) != (o->s3_credentials != NULL)) {
+        mkv_seterr(err, "--s3-port and --s3-credentials go together");
+        return MKV_ERR;
+    }
+    if (o->s3_port != 0 && o->s3_port == o->port) {
+        mkv_seterr(err, "--s3-port must differ from --port");
+        return MKV_ERR;
     }
     if (o->nvolumes == 0) {
         mkv_seterr(err, "no volumes given");

@@ -28,11 +28,13 @@
 #include "bio.h"
 #include "cleanup.h"
 #include "http.h"
+#include "key.h"
 #include "locks.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
 #include "placement.h"
+#include "put.h"
 #include "req.h"
 #include "ring.h"
 #include "space.h"
@@ -75,21 +77,25 @@ struct replica {
 struct put_req {
     struct req r;                 /* first: what MHD's con_cls points at */
     struct ring ring;
+    struct put_owner owner;       /* owner.done set: the caller's body */
     EVP_MD_CTX *md5;              /* NULL with --md5sum=false */
+    int flags;                    /* enum put_flags */
+    int replacing;                /* the key had a live record */
     int started;                  /* pending record written, PUTs started */
-    int body_done;                /* MHD's last call for the body came */
+    int body_done;                /* the whole body is in (or given up) */
     int client_waiting;           /* suspended for room in the ring */
     int ending;                   /* committing or undoing: no way back */
     int handed_off;               /* the key went to cleanup.c, lock and all */
     unsigned status;              /* the answer once failed, else 0 */
     char why[MKV_ERRLEN];         /* a 507's reason */
     int nrunning;                 /* replica transfers (PUT or DELETE) */
+    int nstored;                  /* replicas that hold the new value */
     int64_t size;                 /* Content-Length, or -1 for chunked */
     int64_t received;             /* body bytes taken so far */
     int64_t discarded;            /* body bytes dropped after a failure */
     struct record rec;            /* volumes; hash once the body is in */
-    struct record old;            /* the record replaced (unlinked, or a
-                                     write cut short), if had_old */
+    struct record old;            /* the record replaced: unlinked (had_old)
+                                     or, when replacing, live */
     int had_old;
     int nreplicas;
     size_t keylen;
@@ -107,11 +113,12 @@ static void put_destroy(struct req *rq) {
 
 static void maybe_end(struct put_req *r);
 
-/* wake_client -- let MHD hand us more body (or the last call). */
+/* wake_client -- let the source hand us more body (or its end). */
 static void wake_client(struct put_req *r) {
     if (!r->client_waiting) return;
     r->client_waiting = 0;
-    req_resume(&r->r);
+    if (r->owner.wake) r->owner.wake(r->owner.arg);
+    else req_resume(&r->r);
 }
 
 static void unpause(struct put_req *r);
@@ -128,14 +135,26 @@ static void fail(struct put_req *r, unsigned status) {
     wake_client(r); /* the rest of the body is to be dropped */
 }
 
+/* readable -- bytes replica i may take now: with PUT_HOLD_LAST the last
+ * byte of the body stays in the ring until the body is declared whole. */
+static size_t readable(struct put_req *r, int i) {
+    size_t n = ring_unread(&r->ring, i);
+    if ((r->flags & PUT_HOLD_LAST) && !r->body_done && r->size > 0 && n > 0 &&
+        r->ring.tail[i] + n >= (uint64_t)r->size)
+        n = (size_t)((uint64_t)r->size - 1 - r->ring.tail[i]);
+    return n;
+}
+
 /* read_body -- libcurl wants body bytes for replica x. */
 static size_t read_body(char *out, size_t sz, size_t n, void *u) {
     struct replica *x = u;
     struct put_req *r = x->r;
-    size_t got;
+    int i = (int)(x - r->rep);
+    size_t got, can;
 
     if (r->status != 0) return CURL_READFUNC_ABORT;
-    got = ring_read(&r->ring, (int)(x - r->rep), out, sz * n);
+    can = readable(r, i);
+    got = ring_read(&r->ring, i, out, sz * n < can ? sz * n : can);
     if (got == 0) {
         if (r->body_done) {
             x->sent_all = 1; /* the end of a chunked body */
@@ -175,6 +194,7 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
     if (vr == VOL_OK && (vs == 201 || vs == 204)) {
         x->stored = 1;
         volspace_stored(http_volume_index(vol));
+        r->nstored++;
     } else if (vr == VOL_ABORTED && r->status != 0) {
         /* cut short by fail(): nothing stored, nothing to say */
     } else {
@@ -199,14 +219,16 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
     req_release(&r->r);
 }
 
-/* start -- write the pending record, then start every replica's PUT. */
+/* start -- write the pending record (a new key's), then start every
+ * replica's PUT. A live record being replaced stays as it is meanwhile:
+ * each volume swaps its file whole when its PUT ends. */
 static void start(struct put_req *r) {
     char err[MKV_ERRLEN];
     int rc;
 
     r->started = 1; /* a failed write may have left the record: undo it */
     r->rec.writing = 1;
-    if ((rc = store_put(r->key, r->keylen, &r->rec, err)) != MKV_OK) {
+    if (!r->replacing && (rc = store_put(r->key, r->keylen, &r->rec, err)) != MKV_OK) {
         log_limited(LOG_INDEX, "PUT %s: %s", r->r.url, err);
         if (rc == STORE_ERR_SPACE) snprintf(r->why, sizeof(r->why), "%s", err);
         fail(r, rc == STORE_ERR_SPACE ? 507 : 503);
@@ -238,9 +260,15 @@ static void start(struct put_req *r) {
  * was (an unlinked key stays unlinked), or goes. */
 static void forget_record(struct put_req *r) {
     char err[MKV_ERRLEN];
-    int rc = r->had_old ? store_put(r->key, r->keylen, &r->old, err)
-                        : store_delete(r->key, r->keylen, err);
-    if (rc < 0) log_msg("PUT %s: %s", r->r.url, err);
+    int rc;
+    /* A live record being replaced was not touched: it stays unless a
+     * copy of the new value was stored (the old value is then gone from
+     * that volume, so the key goes). */
+    if (!r->started || (r->replacing && r->nstored == 0)) return;
+    if (r->replacing) log_msg("PUT %s: failed over a live value: the key is removed", r->r.url);
+    rc = r->had_old ? store_put(r->key, r->keylen, &r->old, err)
+                    : store_delete(r->key, r->keylen, err);
+    if (rc < 0) log_limited(LOG_INDEX, "PUT %s: %s", r->r.url, err);
 }
 
 /* finished -- the end: release the key (unless cleanup.c has it) and
@@ -248,7 +276,9 @@ static void forget_record(struct put_req *r) {
 static void finished(struct put_req *r, unsigned status) {
     if (!r->handed_off) locks_release(r->key, r->keylen);
     req_finish(&r->r, status);
+    if (r->owner.done) r->owner.done(r->owner.arg, r->r.status);
 }
+
 
 /* settle_undo -- the undo DELETEs are over: copies not confirmed gone go
  * to the background clean-up (record and lock with them); else the
@@ -263,7 +293,7 @@ static void settle_undo(struct put_req *r) {
         log_msg("PUT %s: %d cop%s not confirmed gone; removing in the background",
                 r->r.url, left.nvolumes, left.nvolumes == 1 ? "y" : "ies");
         r->handed_off = 1;
-    } else if (r->started) {
+    } else {
         forget_record(r);
     }
     finished(r, r->status);
@@ -349,11 +379,14 @@ static void space_fresh(struct loop_timer *t) {
 /* undo -- no copy and no record may outlive a failed write: DELETE the
  * copies written, then the pending record. A volume that answered 500
  * has its space file read meanwhile, once it has been rewritten after
- * the failure (two of the writer's periods). */
+ * the failure (two of the writer's periods).
+ * A replaced key none of whose volumes took the new value keeps its old
+ * record and files. */
 static void undo(struct put_req *r) {
     for (int i = 0; i < r->nreplicas; i++) {
         struct replica *x = &r->rep[i];
         CURL *h;
+        if (r->replacing && r->nstored == 0) break;
         if (x->answered_500 && !x->stored) {
             x->wait.done = space_fresh;
             loop_timer_start(&x->wait, 2 * VOLSPACE_EVERY_MS);
@@ -363,8 +396,9 @@ static void undo(struct put_req *r) {
         }
         /* A copy may be there if the volume said so, or if it was handed
          * the last byte: a timeout or a reset after that is no proof the
-         * volume did not store it (a 404 to this DELETE is fine). */
-        if (!x->stored && !x->sent_all) continue;
+         * volume did not store it (a 404 to this DELETE is fine). A key
+         * replaced and partly overwritten goes from every volume. */
+        if (!x->stored && !x->sent_all && !r->replacing) continue;
         if (x->timed_out) {
             /* It would time out again now: straight to the clean-up,
              * so the client hears at once. */
@@ -435,6 +469,170 @@ static int put_abort(struct req *rq) {
     return 1;
 }
 
+unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
+                  const char *method, const char *url, const char *key,
+                  size_t keylen, int64_t size, int flags, struct put_req **out) {
+    char path[PLACEMENT_PATH_MAX], err[MKV_ERRLEN];
+    struct record old;
+    struct put_req *r;
+    int held, replacing = 0, had_old = 0;
+    enum store_found found;
+    size_t cap;
+
+    switch (store_admit(STORE_PUT_GROWTH(keylen), err)) {
+    case STORE_ADMITTED: break;
+    case STORE_NO_ROOM: return 507;
+    case STORE_BROKEN: return 503;
+    }
+    held = locks_acquire(key, keylen);
+    if (held <= 0) return held == 0 ? 409 : 503;
+    found = store_get(key, keylen, &old, err);
+    if (found < 0) {
+        locks_release(key, keylen);
+        log_limited(found == STORE_BAD ? LOG_RECORD : LOG_INDEX, "%s %s: %s", method, url, err);
+        return found == STORE_BAD ? 500 : 503;
+    }
+    if (found == STORE_FOUND && old.deleted) {
+        had_old = 1; /* unlinked: may be written again, and stays so if that fails */
+    } else if (found == STORE_FOUND && !old.writing) { /* (a cut-short write is replaced) */
+        if (!(flags & PUT_REPLACE)) {
+            locks_release(key, keylen);
+            return 409;
+        }
+        replacing = 1;
+    }
+
+    cap = size > 0 && size < PUT_RING ? (size_t)size : size == 0 ? 1 : PUT_RING;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL || ring_init(&r->ring, cap, http_cfg->replicas) != MKV_OK ||
+        ((http_cfg->md5sum || (flags & PUT_MD5)) &&
+         ((r->md5 = EVP_MD_CTX_new()) == NULL ||
+          !EVP_DigestInit_ex(r->md5, EVP_md5(), NULL))) ||
+        req_init(&r->r, REQ_PUT, conn, method, url, put_abort, put_destroy) != MKV_OK) {
+        if (r) put_destroy(&r->r);
+        locks_release(key, keylen);
+        return 503;
+    }
+    if (owner) {
+        r->owner = *owner;
+        r->r.busy++; /* the owner's hold, until put_close */
+    }
+    r->flags = flags;
+    r->replacing = replacing;
+    r->had_old = had_old;
+    if (replacing || had_old) record_copy(&r->old, &old);
+    r->size = size;
+    r->keylen = keylen;
+    memcpy(r->key, key, keylen);
+    r->nreplicas = http_cfg->replicas;
+    placement_replicas(http_cfg->volumes, http_cfg->nvolumes, r->nreplicas,
+                       http_cfg->subvolumes, key, keylen, r->volumes);
+    placement_path(key, keylen, path);
+    r->rec.nvolumes = r->nreplicas;
+    for (int i = 0; i < r->nreplicas; i++) {
+        r->rec.volumes[i] = r->volumes[i];
+        r->rep[i].r = r;
+        vol_url(r->rep[i].url, r->volumes[i], path);
+    }
+    *out = r;
+    /* An owned put's body comes from libcurl callbacks, inside which no
+     * transfer may be added: its replicas start now, and wait. */
+    if (owner) start(r);
+    return 0;
+}
+
+void put_feed(struct put_req *r, const char *data, size_t *size) {
+    size_t took;
+
+    if (r->status != 0 || r->r.done) { /* failed: drop the rest */
+        r->discarded += (int64_t)*size;
+        *size = 0;
+        return;
+    }
+    if (http_cfg->max_size > 0 && r->received + (int64_t)*size > http_cfg->max_size) {
+        log_msg("%s %s: refused: body over --max-size", r->r.method, r->r.url);
+        fail(r, 413);
+        maybe_end(r);
+        r->discarded += (int64_t)*size;
+        *size = 0;
+        return;
+    }
+    took = ring_write(&r->ring, data, *size);
+    if (r->md5) EVP_DigestUpdate(r->md5, data, took);
+    r->received += (int64_t)took;
+    if (r->r.conn) http_bytes_in(r->r.conn, took);
+    *size -= took;
+    if (!r->started && (ring_room(&r->ring) == 0 || r->received >= PUT_START)) start(r);
+    if (r->started) unpause(r);
+    if (*size > 0 && r->status == 0) {
+        r->client_waiting = 1;
+        if (!r->owner.done) req_suspend(&r->r);
+    }
+}
+
+const char *put_md5(struct put_req *r) {
+    unsigned char d[16];
+    unsigned int n = 16;
+
+    if (r->md5 && r->rec.hash[0] == '\0' && EVP_DigestFinal_ex(r->md5, d, &n)) {
+        for (int i = 0; i < 16; i++) snprintf(r->rec.hash + 2 * i, 3, "%02x", d[i]);
+    }
+    return r->rec.hash;
+}
+
+void put_fail(struct put_req *r, unsigned status) {
+    if (r->ending) return;
+    fail(r, status);
+    maybe_end(r);
+}
+
+void put_end(struct put_req *r) {
+    if (r->body_done) return;
+    r->body_done = 1;
+    if (r->status == 0) {
+        put_md5(r);
+        if (!r->started) start(r);
+        if (r->started) unpause(r);
+    }
+    maybe_end(r);
+}
+
+int put_wait(struct put_req *r) {
+    if (r->r.done) return 0;
+    req_suspend(&r->r);
+    return 1;
+}
+
+unsigned put_status(const struct put_req *r) { return r->r.done ? r->r.status : 0; }
+
+int put_replaced(const struct put_req *r) { return r->replacing; }
+
+int64_t put_received(const struct put_req *r) { return r->received; }
+
+size_t put_room(const struct put_req *r) {
+    if (r->status != 0 || r->r.done) return (size_t)-1; /* dropped anyway */
+    return ring_room(&r->ring);
+}
+
+void put_want_room(struct put_req *r) {
+    if (r->status == 0 && !r->r.done) r->client_waiting = 1;
+}
+
+int put_failed(const struct put_req *r) { return r->status != 0 || r->r.done; }
+
+void put_close(struct put_req *r) {
+    int owned = r->owner.done != NULL;
+    r->owner.done = NULL; /* the owner is gone: tell it nothing more */
+    r->owner.wake = NULL;
+    /* A source gone mid-body: no volume may keep a short value. */
+    if (!r->body_done && !r->ending) {
+        fail(r, 400);
+        maybe_end(r);
+    }
+    if (owned) req_release(&r->r);
+    else req_closed(&r->r);
+}
+
 /* Every Content-Length header must say the same (RFC 9112 6.3). */
 struct lengths {
     const char *first;
@@ -451,11 +649,11 @@ static enum MHD_Result check_length(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-/* body_size -- the body's length from the headers: >0, -1 for chunked,
+/* put_body_size -- the body's length from the headers: >0, -1 for chunked,
  * 0 for none (411), -2 when malformed (400): a Content-Length that is
  * not a number or two that disagree, or a Transfer-Encoding other than
  * chunked. */
-static int64_t body_size(struct MHD_Connection *c) {
+int64_t put_body_size(struct MHD_Connection *c) {
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
     struct lengths l = {NULL, 0};
@@ -478,22 +676,24 @@ static int max_size_over(int64_t n) {
     return http_cfg->max_size > 0 && n > http_cfg->max_size;
 }
 
-/* put_begin -- first call: check the request and prepare it. Nothing is
- * written anywhere until the body begins to arrive. */
+/* put_begin -- first call of a native PUT: check the request and open
+ * the put. Nothing is written anywhere until the body begins to arrive. */
 static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
                                  void **con_cls) {
     const char *m = MHD_HTTP_METHOD_PUT;
-    char key[MKV_KEY_MAX], path[PLACEMENT_PATH_MAX], err[MKV_ERRLEN];
-    struct record old;
+    char key[MKV_KEY_MAX], err[MKV_ERRLEN];
     struct put_req *r;
     enum MHD_Result ret;
     size_t keylen;
     int64_t size;
-    int held, old_found;
-    enum store_found found;
+    unsigned st;
 
     if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
-    size = body_size(c);
+    if (key_reserved(key, keylen)) {
+        log_msg("PUT %s: refused: keys under %s are the S3 endpoint's", url, KEY_RESERVED);
+        return http_respond(c, m, url, 403);
+    }
+    size = put_body_size(c);
     if (size == 0) return http_respond(c, m, url, 411);
     if (size == -2) {
         log_msg("PUT %s: refused: malformed or conflicting Content-Length "
@@ -513,80 +713,10 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
         log_limited(LOG_INDEX, "PUT %s: refused: %s", url, err);
         return http_reason(c, m, url, 503, err);
     }
-    held = locks_acquire(key, keylen);
-    if (held <= 0) return http_respond(c, m, url, held == 0 ? 409 : 503);
-    found = store_get(key, keylen, &old, err);
-    old_found = found == STORE_FOUND;
-    if (found == STORE_FOUND && !old.deleted && !old.writing) { /* unlinked or cut short: may be written again */
-        locks_release(key, keylen);
-        return http_respond(c, m, url, 409);
-    }
-    if (found < 0) {
-        locks_release(key, keylen);
-        log_limited(found == STORE_BAD ? LOG_RECORD : LOG_INDEX, "PUT %s: %s", url, err);
-        return http_respond(c, m, url, found == STORE_BAD ? 500 : 503);
-    }
-
-    r = calloc(1, sizeof(*r));
-    if (r == NULL ||
-        ring_init(&r->ring, size > 0 && size < PUT_RING ? (size_t)size : PUT_RING,
-                  http_cfg->replicas) != MKV_OK ||
-        (http_cfg->md5sum && ((r->md5 = EVP_MD_CTX_new()) == NULL ||
-                              !EVP_DigestInit_ex(r->md5, EVP_md5(), NULL))) ||
-        req_init(&r->r, REQ_PUT, c, "PUT", url, put_abort, put_destroy) != MKV_OK) {
-        if (r) put_destroy(&r->r);
-        locks_release(key, keylen);
-        return http_respond(c, m, url, 503);
-    }
+    st = put_open(c, NULL, "PUT", url, key, keylen, size, 0, &r);
+    if (st != 0) return http_respond(c, m, url, st);
     *con_cls = r; /* from here MHD's completion callback lets go of r */
-    r->size = size;
-    r->keylen = keylen;
-    r->had_old = old_found && old.deleted; /* a cut-short write is not kept */
-    if (r->had_old) record_copy(&r->old, &old);
-    memcpy(r->key, key, keylen);
-    r->nreplicas = http_cfg->replicas;
-    placement_replicas(http_cfg->volumes, http_cfg->nvolumes, r->nreplicas,
-                       http_cfg->subvolumes, key, keylen, r->volumes);
-    placement_path(key, keylen, path);
-    r->rec.nvolumes = r->nreplicas;
-    for (int i = 0; i < r->nreplicas; i++) {
-        r->rec.volumes[i] = r->volumes[i];
-        r->rep[i].r = r;
-        vol_url(r->rep[i].url, r->volumes[i], path);
-    }
     return MHD_YES;
-}
-
-/* put_body -- take a piece of the body: what the ring accepts is hashed
- * and sent on; the rest waits in MHD until the replicas catch up. */
-static void put_body(struct put_req *r, const char *data, size_t *size) {
-    size_t took = ring_write(&r->ring, data, *size);
-
-    if (r->md5) EVP_DigestUpdate(r->md5, data, took);
-    r->received += (int64_t)took;
-    http_bytes_in(r->r.conn, took);
-    *size -= took;
-    if (!r->started && (ring_room(&r->ring) == 0 || r->received >= PUT_START)) start(r);
-    if (r->started) unpause(r);
-    if (*size > 0 && r->status == 0) {
-        r->client_waiting = 1;
-        req_suspend(&r->r);
-    }
-}
-
-/* put_finish -- the whole body is in: seal the hash, let the replicas
- * read to the end. */
-static void put_finish(struct put_req *r) {
-    unsigned char d[16];
-    unsigned int n = 16;
-
-    r->body_done = 1;
-    if (r->status != 0) return;
-    if (r->md5 && EVP_DigestFinal_ex(r->md5, d, &n)) {
-        for (int i = 0; i < 16; i++) snprintf(r->rec.hash + 2 * i, 3, "%02x", d[i]);
-    }
-    if (!r->started) start(r);
-    if (r->started) unpause(r);
 }
 
 enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
@@ -596,38 +726,28 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
 
     if (r == NULL) return put_begin(c, url, con_cls);
     if (*upload_data_size > 0) {
-        if (r->status == 0 && max_size_over(r->received + (int64_t)*upload_data_size)) {
-            log_msg("PUT %s: refused: body over --max-size", r->r.url);
-            fail(r, 413);
-            maybe_end(r);
+        put_feed(r, upload_data, upload_data_size);
+        if (r->discarded > PUT_DISCARD_MAX) {
+            log_msg("PUT %s: closing: too much body after a failure", r->r.url);
+            return MHD_NO;
         }
-        if ((r->status != 0 || r->r.done) && loop_stopping()) {
+        if (loop_stopping() && put_failed(r)) {
             log_msg("PUT %s: closing: shutting down", r->r.url);
             return MHD_NO; /* the rest of the body would hold the shutdown */
         }
-        if (r->status != 0 || r->r.done) {
-            /* The PUT has failed: drop the rest, answer at the end. */
-            r->discarded += (int64_t)*upload_data_size;
-            *upload_data_size = 0;
-            if (r->discarded > PUT_DISCARD_MAX) {
-                log_msg("PUT %s: closing: too much body after a failure", r->r.url);
-                return MHD_NO;
-            }
-            return MHD_YES;
+        put_feed(r, upload_data, upload_data_size);
+        if (r->discarded > PUT_DISCARD_MAX) {
+            log_msg("PUT %s: closing: too much body after a failure", r->r.url);
+            return MHD_NO;
         }
-        put_body(r, upload_data, upload_data_size);
         return MHD_YES;
     }
     if (!r->body_done && r->received == 0 && r->status == 0) {
         /* A chunked body that was empty: as with Content-Length: 0. */
         log_msg("PUT %s: refused: an empty body", r->r.url);
-        r->body_done = 1;
-        fail(r, 411);
-        maybe_end(r);
-    } else if (!r->body_done) {
-        put_finish(r);
-        maybe_end(r);
+        put_fail(r, 411);
     }
+    put_end(r);
     if (!r->r.done) {
         req_suspend(&r->r);
         return MHD_YES;
@@ -638,12 +758,6 @@ enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
 }
 
 void put_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
-    struct put_req *r = con_cls;
     (void)toe;
-    /* A client gone mid-body: no volume may keep a short value. */
-    if (!r->body_done && !r->ending) {
-        fail(r, 400);
-        maybe_end(r);
-    }
-    req_closed(&r->r);
+    put_close(con_cls);
 }

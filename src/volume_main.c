@@ -16,10 +16,11 @@
 
 /* usage -- print the usage line to f. */
 static void usage(FILE *f) {
-    fprintf(f, "usage: mkv-volume PORT PATH\n"
+    fprintf(f, "usage: mkv-volume [--writers CIDR[,CIDR...]] PORT PATH\n"
                "Serve the blobs under PATH over HTTP on PORT (1..65535) with "
                "nginx:\nPUT and DELETE via WebDAV, GET, and JSON directory "
-               "listings.\nEnvironment: NGINX (the nginx binary), "
+               "listings.\n--writers: only those addresses may PUT or DELETE "
+               "(default: anyone).\nEnvironment: NGINX (the nginx binary), "
                "MKV_VOLUME_TEMPLATE (a config template),\nTMPDIR (where the "
                "rendered config goes).\n");
 }
@@ -76,7 +77,8 @@ int main(int argc, char **argv) {
     struct nginxconf_build build;
     const char *tmpl;
     char *owned_tmpl = NULL;
-    int port, rc;
+    char writers[NGINXCONF_WRITERS_MAX] = "";
+    int port, rc, shift;
 
     log_setprog("mkv-volume");
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
@@ -87,6 +89,18 @@ int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("mkv-volume " MKV_VERSION "\n");
         return 0;
+    }
+    if (argc >= 2 && strncmp(argv[1], "--writers", 9) == 0 &&
+        (argv[1][9] == '\0' || argv[1][9] == '=')) {
+        const char *list = argv[1][9] == '=' ? argv[1] + 10 : argc > 2 ? argv[2] : "";
+        if (nginxconf_writers(list, writers, err) != MKV_OK) {
+            fprintf(stderr, "mkv-volume: %s\n", err);
+            usage(stderr);
+            return 2;
+        }
+        shift = argv[1][9] == '=' ? 1 : 2;
+        argc -= shift;
+        argv += shift;
     }
     if (argc != 3) {
         usage(stderr);
@@ -108,8 +122,12 @@ int main(int argc, char **argv) {
     /* Signals wait for the supervisor loop from here on, so nothing below
      * is cut short between creating the config file and removing it. */
     if (supervise_init(err) != MKV_OK ||
-        nginxconf_prepare(argv[2], port, &vol, err) != MKV_OK ||
-        port_free(port, err) != MKV_OK ||
+        nginxconf_prepare(argv[2], port, &vol, err) != MKV_OK) {
+        log_msg("%s", err);
+        return 1;
+    }
+    memcpy(vol.writers, writers, sizeof(writers));
+    if (port_free(port, err) != MKV_OK ||
         nginxconf_find(nginx, sizeof(nginx), err) != MKV_OK ||
         nginxconf_probe(nginx, &build, err) != MKV_OK ||
         nginxconf_template(&tmpl, &owned_tmpl, err) != MKV_OK ||
@@ -134,8 +152,8 @@ int main(int argc, char **argv) {
     {
         char *nargv[] = {nginx, "-e", "stderr", "-p", prefix, "-c", conf,
                          NULL};
-        log_msg("serving %s on port %d with %s (config %s)", vol.root, port,
-                nginx, conf);
+        log_msg("serving %s on port %d with %s (config %s); writers: %s", vol.root, port,
+                nginx, conf, vol.writers[0] ? vol.writers : "anyone");
         rc = supervise_run(nargv, body_temp, err);
     }
     volspace_close();

@@ -61,6 +61,9 @@ usage_error "mkv-index with an unknown flag" mkv-index --bogus localhost:3001
 usage_error "mkv-index with an unknown short flag" mkv-index -q localhost:3001
 usage_error "mkv-index rebuild with an unknown flag" mkv-index rebuild --bogus localhost:3001
 usage_error "mkv-index with no volumes" mkv-index
+usage_error "mkv-index --s3-port without --s3-credentials" mkv-index --s3-port 3080 localhost:3001
+usage_error "mkv-index --s3-credentials without --s3-port" mkv-index --s3-credentials /dev/null localhost:3001
+usage_error "mkv-index --s3-port equal to --port" mkv-index --port 3000 --s3-port 3000 --s3-credentials /dev/null localhost:3001
 usage_error "mkv-index with flags but no volumes" mkv-index --port 3000 --index "$WORK/indexdb"
 usage_error "mkv-index rebuild with no volumes" mkv-index rebuild --index "$WORK/indexdb"
 usage_error "mkv-index rebalance with no volumes" mkv-index rebalance --index "$WORK/indexdb"
@@ -103,6 +106,9 @@ for port in 0 65536 99999 abc -1 3001x '' ' 3001' 123456; do
     esac
 done
 usage_error "mkv-volume with an empty PATH" mkv-volume 3001 ''
+usage_error "mkv-volume --writers with a bad CIDR" mkv-volume --writers 10.0.0.300 3001 "$WORK/v"
+usage_error "mkv-volume --writers with a trailing comma" mkv-volume --writers 127.0.0.1, 3001 "$WORK/v"
+usage_error "mkv-volume --writers with no list" mkv-volume --writers
 if [ ! -e "$WORK/v" ]; then
     ok "no usage error created the volume directory"
 else
