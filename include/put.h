@@ -33,6 +33,7 @@ struct put_req;
 enum put_flags {
     PUT_REPLACE = 1,              /* a live key may be overwritten (S3) */
     PUT_MD5 = 2,                  /* record the md5 even with --md5sum=false */
+    PUT_ADMITTED = 4,             /* the caller has had store_admit's yes */
     PUT_HOLD_LAST = 4             /* keep the last byte back until put_end */
 };
 

@@ -479,7 +479,7 @@ unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
     enum store_found found;
     size_t cap;
 
-    switch (store_admit(STORE_PUT_GROWTH(keylen), err)) {
+    switch ((flags & PUT_ADMITTED) ? STORE_ADMITTED : store_admit(STORE_PUT_GROWTH(keylen), err)) {
     case STORE_ADMITTED: break;
     case STORE_NO_ROOM: return 507;
     case STORE_BROKEN: return 503;
@@ -713,7 +713,7 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
         log_limited(LOG_INDEX, "PUT %s: refused: %s", url, err);
         return http_reason(c, m, url, 503, err);
     }
-    st = put_open(c, NULL, "PUT", url, key, keylen, size, 0, &r);
+    st = put_open(c, NULL, "PUT", url, key, keylen, size, PUT_ADMITTED, &r);
     if (st != 0) return http_respond(c, m, url, st);
     *con_cls = r; /* from here MHD's completion callback lets go of r */
     return MHD_YES;

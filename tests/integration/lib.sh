@@ -152,19 +152,5 @@ PYEOF
 # vname KEY -- the on-volume path of KEY under cmkv's name rules (pymkv's
 # path, with empty segments as "-" and long ones cut at 254 + "-").
 vname() {
-    $PY - "$1" <<'PYEOF'
-import hashlib, base64, sys
-k = sys.argv[1].encode()
-d = hashlib.md5(k).digest()
-segs = []
-for s in base64.b64encode(k).decode().split("/"):
-    if s == "":
-        segs.append("-")
-        continue
-    while len(s) > 255:
-        segs.append(s[:254] + "-")
-        s = s[254:]
-    segs.append(s)
-print("/%02x/%02x/%s" % (d[0], d[1], "/".join(segs)))
-PYEOF
+    $PY tests/integration/vname.py "$1"
 }

@@ -63,6 +63,8 @@ trap 'kill -CONT $STOPPED_PIDS 2>/dev/null; cleanup' EXIT
 cat >"$WORK/load.py" <<'EOF'
 import base64, collections, concurrent.futures, hashlib, http.client, os
 import resource, selectors, socket, sys, threading, time
+sys.path.insert(0, os.path.join(os.getcwd(), "tests", "integration"))
+from vname import vname  # noqa: E402 (the tests run from the top of the tree)
 
 def raise_nofile(want):
     """Raise RLIMIT_NOFILE to want (root may raise the hard limit too),
@@ -166,19 +168,6 @@ def wait_for(path, limit):
     while not os.path.exists(path) and time.time() < end:
         time.sleep(0.02)
 
-def vname(k):
-    """cmkv's on-volume path of key bytes k (as lib.sh's vname)."""
-    d = hashlib.md5(k).digest()
-    segs = []
-    for s in base64.b64encode(k).decode().split("/"):
-        if s == "":
-            segs.append("-")
-            continue
-        while len(s) > 255:
-            segs.append(s[:254] + "-")
-            s = s[254:]
-        segs.append(s)
-    return "/%02x/%02x/%s" % (d[0], d[1], "/".join(segs))
 
 def threads_of(pid):
     try:
