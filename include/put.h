@@ -33,7 +33,6 @@ struct put_req;
 enum put_flags {
     PUT_REPLACE = 1,              /* a live key may be overwritten (S3) */
     PUT_MD5 = 2,                  /* record the md5 even with --md5sum=false */
-    PUT_ADMITTED = 4,             /* the caller has had store_admit's yes */
     PUT_HOLD_LAST = 4             /* keep the last byte back until put_end */
 };
 
@@ -48,12 +47,15 @@ struct put_owner {
  * bytes (-1: unknown, sent chunked; 0 allowed). Takes the key's write
  * lock; refuses a live key unless PUT_REPLACE. Returns 0 and sets *out,
  * or the status to answer: 409 (key exists, or a write of it is in
- * flight), 500 (index error), 503 (out of memory). With owner NULL the
+ * flight), 500 (index error), 503 (out of memory), 507 or 503 when the
+ * index takes no write (store_admit), with the one-line reason in why
+ * (MKV_ERRLEN bytes, may be NULL; else set to ""). With owner NULL the
  * body comes from conn's client; else conn is NULL. method and url are
  * for the logs. */
 unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
                   const char *method, const char *url, const char *key,
-                  size_t keylen, int64_t size, int flags, struct put_req **out);
+                  size_t keylen, int64_t size, int flags, char *why,
+                  struct put_req **out);
 
 /* put_feed -- take up to *n body bytes from data; *n is left at what was
  * not taken (the ring is full: a client put suspends conn; an owned one

@@ -135,7 +135,8 @@ unsigned copy_start(struct copy **out, const char *key, size_t keylen, const cha
     owner.wake = put_room_again;
     owner.done = put_answered;
     owner.arg = c;
-    st = put_open(NULL, &owner, "PUT", url, key, keylen, total, PUT_REPLACE | PUT_MD5, &c->put);
+    st = put_open(NULL, &owner, "PUT", url, key, keylen, total, PUT_REPLACE | PUT_MD5, NULL,
+                  &c->put);
     if (st != 0) {
         free(c->src);
         free(c);

@@ -471,18 +471,22 @@ static int put_abort(struct req *rq) {
 
 unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
                   const char *method, const char *url, const char *key,
-                  size_t keylen, int64_t size, int flags, struct put_req **out) {
+                  size_t keylen, int64_t size, int flags, char *why,
+                  struct put_req **out) {
     char path[PLACEMENT_PATH_MAX], err[MKV_ERRLEN];
     struct record old;
     struct put_req *r;
     int held, replacing = 0, had_old = 0;
+    enum store_admission admitted;
     enum store_found found;
     size_t cap;
 
-    switch ((flags & PUT_ADMITTED) ? STORE_ADMITTED : store_admit(STORE_PUT_GROWTH(keylen), err)) {
-    case STORE_ADMITTED: break;
-    case STORE_NO_ROOM: return 507;
-    case STORE_BROKEN: return 503;
+    if (why) why[0] = '\0';
+    admitted = store_admit(STORE_PUT_GROWTH(keylen), err);
+    if (admitted != STORE_ADMITTED) {
+        log_limited(LOG_INDEX, "%s %s: refused: %s", method, url, err);
+        if (why) snprintf(why, MKV_ERRLEN, "%s", err);
+        return admitted == STORE_NO_ROOM ? 507 : 503;
     }
     held = locks_acquire(key, keylen);
     if (held <= 0) return held == 0 ? 409 : 503;
@@ -704,16 +708,8 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
         log_msg("PUT %s: refused: %lld bytes is over --max-size", url, (long long)size);
         return http_respond(c, m, url, 413);
     }
-    switch (store_admit(STORE_PUT_GROWTH(keylen), err)) {
-    case STORE_ADMITTED: break;
-    case STORE_NO_ROOM:
-        log_limited(LOG_INDEX, "PUT %s: refused: %s", url, err);
-        return http_reason(c, m, url, 507, err);
-    case STORE_BROKEN:
-        log_limited(LOG_INDEX, "PUT %s: refused: %s", url, err);
-        return http_reason(c, m, url, 503, err);
-    }
-    st = put_open(c, NULL, "PUT", url, key, keylen, size, PUT_ADMITTED, &r);
+    st = put_open(c, NULL, "PUT", url, key, keylen, size, 0, err, &r);
+    if (st != 0 && err[0]) return http_reason(c, m, url, st, err);
     if (st != 0) return http_respond(c, m, url, st);
     *con_cls = r; /* from here MHD's completion callback lets go of r */
     return MHD_YES;

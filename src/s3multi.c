@@ -246,7 +246,7 @@ void s3multi_part_begin(struct s3_req *s) {
     }
     kl = part_key(p->id, n, key);
     st = put_open(s->c, NULL, "PUT", s->r.url, key, kl, s->dlen,
-                  PUT_REPLACE | PUT_MD5 | PUT_HOLD_LAST, &s->put);
+                  PUT_REPLACE | PUT_MD5 | PUT_HOLD_LAST, NULL, &s->put);
     if (st != 0) {
         s3_error_status(s, st);
         return;

@@ -47,7 +47,7 @@ void s3obj_put_begin(struct s3_req *s) {
         return;
     }
     st = put_open(s->c, NULL, "PUT", s->r.url, s->nkey, s->nkeylen, s->dlen,
-                  PUT_REPLACE | PUT_MD5 | PUT_HOLD_LAST, &s->put);
+                  PUT_REPLACE | PUT_MD5 | PUT_HOLD_LAST, NULL, &s->put);
     if (st != 0) {
         s3_error_status(s, st);
         return;
