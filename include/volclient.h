@@ -38,6 +38,10 @@ enum vol_result {
  * a bad status). */
 unsigned vol_http_status(enum vol_result vr);
 
+/* vol_gone -- a DELETE that ended with vr and HTTP status says the copy
+ * is not on the volume (any more): 204, 200, or 404. */
+int vol_gone(enum vol_result vr, long status);
+
 /* vol_url -- "http://VOLUME" PATH into out (VOL_URL_MAX bytes). VOLUME
  * and PATH are bounded by record.h and placement.h, so it always fits. */
 void vol_url(char *out, const char *volume, const char *path);

@@ -80,7 +80,7 @@ static void target_done(struct loop_xfer *x, CURLcode rc, long code) {
     long vs;
     enum vol_result vr = vol_result_of(rc, x->nofd, code, &vs, err);
 
-    if (vr == VOL_OK && (vs == 204 || vs == 200 || vs == 404)) t->confirms++;
+    if (vol_gone(vr, vs)) t->confirms++;
     else t->confirms = 0; /* still unknown: start counting again */
     if (--c->running == 0) round_over(c);
 }

@@ -104,7 +104,7 @@ static void rm_done(struct loop_xfer *x, CURLcode rc, long code) {
     long vs;
     enum vol_result vr = vol_result_of(rc, x->nofd, code, &vs, err);
 
-    if (vr == VOL_OK && (vs == 204 || vs == 200 || vs == 404)) {
+    if (vol_gone(vr, vs)) {
         m->status = 204;
     } else {
         m->status = vol_http_status(vr);

@@ -313,7 +313,7 @@ static void undo_done(struct loop_xfer *xf, CURLcode rc, long code) {
     enum vol_result vr = vol_result_of(rc, xf->nofd, code, &vs, err);
 
     x->running = 0;
-    if (vr != VOL_OK || (vs != 204 && vs != 404 && vs != 200)) {
+    if (!vol_gone(vr, vs)) {
         log_limited(log_kind_volume(http_volume_index(r->volumes[x - r->rep])),
                     "PUT %s: cannot remove the copy on %s: %s", r->r.url,
                     r->volumes[x - r->rep], vr == VOL_OK ? "an error answer" : err);

@@ -167,6 +167,7 @@ static int remove_stale(size_t i) {
     char path[PLACEMENT_PATH_MAX], url[VOL_URL_MAX], err[MKV_ERRLEN];
     struct stale s;
     struct record rec;
+    enum vol_result vr;
     long st = 0;
     int found;
 
@@ -182,7 +183,8 @@ static int remove_stale(size_t i) {
         }
     placement_path(s.key, s.len, path);
     vol_url(url, s.volume, path);
-    if (vol_delete(url, &st, err) != VOL_OK || (st != 204 && st != 404 && st != 200)) {
+    vr = vol_delete(url, &st, err);
+    if (!vol_gone(vr, st)) {
         log_msg("rebalance: stale copy %s not removed: %s", url, st ? "unexpected status" : err);
         return MKV_ERR;
     }

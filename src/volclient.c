@@ -25,6 +25,10 @@ unsigned vol_http_status(enum vol_result vr) {
     }
 }
 
+int vol_gone(enum vol_result vr, long status) {
+    return vr == VOL_OK && (status == 204 || status == 200 || status == 404);
+}
+
 void vol_url(char *out, const char *volume, const char *path) {
     int n = snprintf(out, VOL_URL_MAX, "http://%s%s", volume, path);
     assert(n > 0 && n < VOL_URL_MAX);
