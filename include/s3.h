@@ -138,7 +138,8 @@ struct s3_req {
     /* The operation's own state and hooks (NULL when none). */
     void *op_state;
     void (*op_abort)(struct s3_req *s); /* shutdown: stop its transfers */
-    void (*op_free)(struct s3_req *s);  /* free op_state */
+    void (*op_free)(struct s3_req *s);  /* free op_state; NULL: op_state is
+                                           one malloc'd block, freed whole */
 
     struct s3_reply reply;
 };

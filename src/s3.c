@@ -402,6 +402,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 static void s3_destroy(struct req *rq) {
     struct s3_req *s = (struct s3_req *)rq;
     if (s->op_free) s->op_free(s);
+    else free(s->op_state);
     EVP_MD_CTX_free(s->sha);
     EVP_MD_CTX_free(s->ch.h);
     checksum_free(&s->ch.sum);

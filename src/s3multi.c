@@ -212,11 +212,6 @@ struct part_state {
     int number;
 };
 
-static void part_free(struct s3_req *s) {
-    free(s->op_state);
-    s->op_state = NULL;
-}
-
 void s3multi_part_begin(struct s3_req *s) {
     struct s3meta_upload u;
     struct part_state *p;
@@ -232,7 +227,6 @@ void s3multi_part_begin(struct s3_req *s) {
         return;
     }
     s->op_state = p;
-    s->op_free = part_free;
     p->number = n;
     if (!upload_of(s, p->id, &u)) return;
     s3meta_upload_free(&u);
@@ -355,11 +349,6 @@ struct complete_state {
     char cur_etag[33];
 };
 
-static void complete_free(struct s3_req *s) {
-    free(s->op_state);
-    s->op_state = NULL;
-}
-
 static void complete_abort(struct s3_req *s) {
     struct complete_state *c = s->op_state;
     if (c == NULL || c->cp == NULL) return;
@@ -448,7 +437,6 @@ void s3multi_complete_run(struct s3_req *s) {
         return;
     }
     s->op_state = c;
-    s->op_free = complete_free;
     s->op_abort = complete_abort;
     if (!upload_of(s, c->id, &u)) return;
     if (s3xml_parse(s->xml.p ? s->xml.p : "", s->xml.len, complete_xml, c) != MKV_OK || c->bad ||

@@ -293,11 +293,6 @@ struct del_state {
     struct erase *e;
 };
 
-static void del_free(struct s3_req *s) {
-    free(s->op_state);
-    s->op_state = NULL;
-}
-
 static void del_abort(struct s3_req *s) {
     struct del_state *d = s->op_state;
     if (d == NULL || d->e == NULL) return;
@@ -326,7 +321,6 @@ void s3obj_delete_run(struct s3_req *s) {
         return;
     }
     s->op_state = d;
-    s->op_free = del_free;
     s->op_abort = del_abort;
     s3_wait(s);
     if (erase_start(&d->e, s->nkey, s->nkeylen, 0, "DELETE", s->r.url, deleted, s) != MKV_OK) {
@@ -340,11 +334,6 @@ void s3obj_delete_run(struct s3_req *s) {
 struct copy_state {
     struct copy *cp;
 };
-
-static void copy_free(struct s3_req *s) {
-    free(s->op_state);
-    s->op_state = NULL;
-}
 
 static void copy_abort(struct s3_req *s) {
     struct copy_state *c = s->op_state;
@@ -446,7 +435,6 @@ void s3obj_copy_run(struct s3_req *s) {
         return;
     }
     s->op_state = c;
-    s->op_free = copy_free;
     s->op_abort = copy_abort;
     s3_wait(s);
     st = copy_start(&c->cp, s->nkey, s->nkeylen, s->r.url, &one, 1, -1, copied, s);
