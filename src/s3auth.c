@@ -349,9 +349,22 @@ static int chunk_check(struct s3_req *s) {
     return MKV_OK;
 }
 
+/* take_line -- add byte c to the chunk header or trailer line: 1 once c
+ * ends it with CRLF (the line is then NUL-terminated, CRLF dropped), 0
+ * while it goes on, -1 (c not taken) when the line would be too long. */
+static int take_line(struct s3_chunked *ch, char c) {
+    if (ch->linelen >= sizeof(ch->line) - 1) return -1;
+    ch->line[ch->linelen++] = c;
+    if (ch->linelen < 2 || ch->line[ch->linelen - 2] != '\r' || ch->line[ch->linelen - 1] != '\n')
+        return 0;
+    ch->line[ch->linelen - 2] = '\0';
+    return 1;
+}
+
 size_t s3auth_body(struct s3_req *s, const char *data, size_t n) {
     struct s3_chunked *ch = &s->ch;
     size_t i = 0;
+    int line;
 
     if (s->auth.payload != S3_PAY_STREAMING && s->auth.payload != S3_PAY_TRAILER) {
         size_t took = s3_sink(s, data, n);
@@ -362,14 +375,12 @@ size_t s3auth_body(struct s3_req *s, const char *data, size_t n) {
     while (i < n && s->ecode == NULL) {
         switch (ch->state) {
         case S3C_HEAD:
-            if (ch->linelen >= sizeof(ch->line) - 1) {
+            if ((line = take_line(ch, data[i])) < 0) {
                 s3_error(s, "InvalidRequest", "A malformed aws-chunked chunk header.");
                 break;
             }
-            ch->line[ch->linelen++] = data[i++];
-            if (ch->linelen >= 2 && ch->line[ch->linelen - 2] == '\r' &&
-                ch->line[ch->linelen - 1] == '\n') {
-                ch->line[ch->linelen - 2] = '\0';
+            i++;
+            if (line) {
                 if (chunk_head(s) != MKV_OK) {
                     s3_error(s, "InvalidRequest", "A malformed aws-chunked chunk header.");
                     break;
@@ -379,14 +390,12 @@ size_t s3auth_body(struct s3_req *s, const char *data, size_t n) {
             }
             break;
         case S3C_TRAILER:
-            if (ch->linelen >= sizeof(ch->line) - 1) {
+            if ((line = take_line(ch, data[i])) < 0) {
                 s3_error(s, "InvalidRequest", "A malformed aws-chunked trailer.");
                 break;
             }
-            ch->line[ch->linelen++] = data[i++];
-            if (ch->linelen >= 2 && ch->line[ch->linelen - 2] == '\r' &&
-                ch->line[ch->linelen - 1] == '\n') {
-                ch->line[ch->linelen - 2] = '\0';
+            i++;
+            if (line) {
                 ch->linelen = 0;
                 if (ch->line[0] == '\0') ch->state = S3C_DONE;
                 else if (trailer_line(s) != MKV_OK)
