@@ -284,9 +284,7 @@ static int move_key(const char *key, size_t keylen) {
     if (same) return MKV_OK;
 
     placement_path(key, keylen, path);
-    next = rec;
-    for (i = 0; i < rec.nvolumes; i++) /* rebase into next's own buffer */
-        next.volumes[i] = next.buf + (rec.volumes[i] - rec.buf);
+    record_copy(&next, &rec);
     for (i = 0; i < rl_opts->replicas; i++) {
         if (named(&rec, want[i])) continue;
         vol_url(dst, want[i], path);
