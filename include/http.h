@@ -25,7 +25,6 @@ struct http_config {
     int threads;                  /* event loops */
     unsigned max_connections;     /* clients at once, over all loops */
     unsigned client_timeout_s;    /* an idle or stalled client is closed */
-    int sync;                     /* fsync before acknowledging a write */
     char *const *volumes;         /* live for the daemon's lifetime */
     int nvolumes;
     int replicas;                 /* copies of each value */

@@ -78,7 +78,6 @@ int main(int argc, char **argv) {
     hc.threads = o.threads;
     hc.max_connections = (unsigned)o.max_connections;
     hc.client_timeout_s = (unsigned)o.client_timeout_s;
-    hc.sync = o.sync;
     hc.volumes = o.volumes;
     hc.nvolumes = o.nvolumes;
     hc.replicas = o.replicas;
