@@ -13,13 +13,13 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 $(WERROR)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD) $(WARN) $(CFLAGS) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -pthread -MMD -MP
-LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -lleveldb -pthread
 
 # Keep these lists alphabetical.
 COMMON_SRC = src/log.c src/volspace.c
 INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
              src/copy.c src/creds.c src/delete.c src/erase.c src/get.c \
-             src/health.c src/http.c src/index_main.c src/key.c src/keyset.c \
+             src/health.c src/http.c src/index_main.c src/key.c src/keylist.c \
              src/list.c src/locks.c src/loop.c src/metrics.c src/opts.c \
              src/placement.c src/progress.c src/put.c src/query.c \
              src/rebalance.c src/rebuild.c src/record.c src/relay.c src/req.c \
@@ -29,7 +29,7 @@ INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
 VOLUME_SRC = src/nginxconf.c src/supervise.c src/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
              tests/unit/test_creds \
-             tests/unit/test_key tests/unit/test_keyset tests/unit/test_opts \
+             tests/unit/test_key tests/unit/test_keylist tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
              tests/unit/test_record tests/unit/test_ring tests/unit/test_s3xml \
              tests/unit/test_sigv4 tests/unit/test_volspace

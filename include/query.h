@@ -22,6 +22,7 @@ struct query {
     int has_start;
     size_t startlen;
     long limit;                   /* 0: no limit */
+    int url_encoding;             /* encoding=url: keys percent-encoded */
     char start[MKV_KEY_MAX];      /* percent-decoded start key */
     char err[MKV_ERRLEN];         /* why the query is refused */
     int bad;                      /* refused: answer 400 */

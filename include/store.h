@@ -113,10 +113,14 @@ int store_delete(const char *key, size_t keylen, char *err);
 
 /* store_list -- call fn(key, keylen, arg) for the live (or, with
  * unlinked, the soft-deleted) keys that begin with prefix and are >=
- * start (NULL for no start), in byte order, until fn returns non-zero. */
-void store_list(int unlinked, const char *prefix, size_t plen,
-                const char *start, size_t slen,
-                int (*fn)(const char *key, size_t keylen, void *arg), void *arg);
+ * start (> start with after; NULL for no start), in byte order, until fn
+ * returns non-zero; from the key list (keylist.h), in batches that each
+ * see the index as it is then, and never holding up a write. MKV_ERR
+ * (err set) when the list cannot be read. */
+int store_list(int unlinked, const char *prefix, size_t plen, const char *start,
+               size_t slen, int after,
+               int (*fn)(const char *key, size_t keylen, void *arg), void *arg,
+               char *err);
 
 /* store_on_orphan -- fn(key, keylen) is called, from the loader thread
  * with the store's lock held (so fn must not call store_*), for every
@@ -134,9 +138,12 @@ int store_fsync(char *err);
 /* store_count -- records in the index file (live, unlinked, pending). */
 size_t store_count(void);
 
-/* store_listable -- 1 once the key sets are loaded (a loader thread fills
- * them after store_open, so start-up does not wait for a big index);
- * waits up to wait_ms for that. Until then store_list sees only part. */
-int store_listable(long wait_ms);
+/* store_listable -- 1 while the key list matches the index: at once
+ * when it was closed cleanly with the index file; otherwise once a loader
+ * thread has rebuilt it from the file after store_open (start-up does not
+ * wait for that), or after a write to the list failed. Waits up to
+ * wait_ms for that; when 0 is returned, why (may be NULL) says why. Until
+ * then store_list may see only part. */
+int store_listable(long wait_ms, char *why);
 
 #endif

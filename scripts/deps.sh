@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev
-libgdbm-dev libssl-dev libcmocka-dev nginx-light curl python3 python3-gdbm
+libgdbm-dev libleveldb-dev libssl-dev libcmocka-dev nginx-light curl python3 python3-gdbm
 python3-boto3 awscli s3cmd
 procps iproute2 iptables"
 # A target that needs more (valgrind, clang) names it: deps.sh PKG...

@@ -11,6 +11,7 @@ void query_init(struct query *q) {
     q->has_start = 0;
     q->startlen = 0;
     q->limit = -1;
+    q->url_encoding = -1;
     q->err[0] = '\0';
     q->bad = 0;
 }
@@ -60,16 +61,24 @@ void query_add(struct query *q, const char *name, const char *value) {
             refuse(q, "malformed value for", name);
         else
             q->limit = v;
+    } else if (strcmp(name, "encoding") == 0) {
+        if (q->url_encoding >= 0)
+            refuse(q, "repeated:", name);
+        else if (value == NULL || strcmp(value, "url") != 0)
+            refuse(q, "malformed value (only \"url\") for", name);
+        else
+            q->url_encoding = 1;
     } else {
         refuse(q, "unknown query operation", name);
     }
 }
 
 int query_done(struct query *q) {
-    if (!q->bad && (q->has_start || q->limit >= 0) && q->op != QUERY_LIST &&
-        q->op != QUERY_UNLINKED)
-        refuse(q, "start and limit need", "list or unlinked");
+    if (!q->bad && (q->has_start || q->limit >= 0 || q->url_encoding >= 0) &&
+        q->op != QUERY_LIST && q->op != QUERY_UNLINKED)
+        refuse(q, "start, limit and encoding need", "list or unlinked");
     if (q->limit < 0) q->limit = 0;
+    if (q->url_encoding < 0) q->url_encoding = 0;
     return q->bad ? MKV_ERR : MKV_OK;
 }
 

@@ -372,9 +372,14 @@ int rebalance_run(const struct opts *o) {
     if (rl_nstale > 0)
         log_msg("rebalance: %zu stale cop%s from an earlier run handled", rl_nstale,
                 rl_nstale == 1 ? "y" : "ies");
-    store_listable(24L * 3600 * 1000); /* all keys, however long it takes */
-    store_list(0, "", 0, NULL, 0, collect, NULL);
-    store_list(1, "", 0, NULL, 0, collect, NULL);
+    /* All keys, however long the list takes to build. */
+    if (!store_listable(24L * 3600 * 1000, err) ||
+        store_list(0, "", 0, NULL, 0, 0, collect, NULL, err) != MKV_OK ||
+        store_list(1, "", 0, NULL, 0, 0, collect, NULL, err) != MKV_OK) {
+        /* What was listed is still moved; the run exits 1. */
+        log_msg("rebalance: cannot list every key of the index: %s", err);
+        atomic_fetch_add(&rl_progress.errors, 1);
+    }
     progress_start(&rl_progress, "rebalance", (long)rl_nkeys);
     for (int i = 0; i < REBALANCE_THREADS; i++)
         if (pthread_create(&tids[n], NULL, move_thread, NULL) == 0) n++;

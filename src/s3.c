@@ -265,13 +265,18 @@ static void delete_bucket(struct s3_req *s) {
     char err[MKV_ERRLEN], prefix[80];
     int found = 0;
     if (s3_bucket_exists(s, s->bucket) != 1) return;
-    if (!store_listable(2000)) {
+    if (!store_listable(2000, err)) {
+        log_limited(LOG_INDEX, "S3 DeleteBucket %s: %s", s->bucket, err);
         s3_error(s, "ServiceUnavailable", "The index is still being loaded; try again.");
         return;
     }
     snprintf(prefix, sizeof(prefix), "/%s/", s->bucket);
-    store_list(0, prefix, strlen(prefix), NULL, 0, any_key, &found);
-    store_list(1, prefix, strlen(prefix), NULL, 0, any_key, &found);
+    if (store_list(0, prefix, strlen(prefix), NULL, 0, 0, any_key, &found, err) != MKV_OK ||
+        store_list(1, prefix, strlen(prefix), NULL, 0, 0, any_key, &found, err) != MKV_OK) {
+        log_msg("S3 DeleteBucket %s: %s", s->bucket, err);
+        s3_error(s, "InternalError", "We encountered an internal error.");
+        return;
+    }
     if (found) {
         s3_error(s, "BucketNotEmpty", "The bucket you tried to delete is not empty");
         return;

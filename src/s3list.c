@@ -303,7 +303,7 @@ void s3list_objects_run(struct s3_req *s) {
     struct list_state *l = calloc(1, sizeof(*l));
     const char *lt = s3_arg(s, "list-type"), *mk = s3_arg(s, "max-keys"),
                *enc = s3_arg(s, "encoding-type");
-    char tmp[MKV_KEY_MAX];
+    char tmp[MKV_KEY_MAX], err[MKV_ERRLEN];
     size_t tl = 0, bl = strlen(s->bucket);
 
     if (l == NULL) {
@@ -384,7 +384,8 @@ void s3list_objects_run(struct s3_req *s) {
             l->restart_len = l->afterlen;
         }
     }
-    if (!store_listable(2000)) {
+    if (!store_listable(2000, err)) {
+        log_limited(LOG_INDEX, "S3 ListObjects: %s", err);
         s3_error(s, "ServiceUnavailable", "The index is still being loaded; try again.");
         return;
     }
@@ -394,8 +395,12 @@ void s3list_objects_run(struct s3_req *s) {
             int had = l->restart_len > 0;
             first = 0;
             l->restart = 0;
-            store_list(0, l->prefix, l->plen, had ? l->restart_key : NULL, l->restart_len,
-                       walk_key, l);
+            if (store_list(0, l->prefix, l->plen, had ? l->restart_key : NULL,
+                           l->restart_len, 0, walk_key, l, err) != MKV_OK) {
+                log_msg("S3 ListObjects: %s", err);
+                s3_error(s, "InternalError", "We encountered an internal error.");
+                return;
+            }
             if (l->oom) {
                 s3_error(s, "InternalError", "Out of memory.");
                 return;

@@ -151,7 +151,7 @@ static int collect_key(const char *key, size_t keylen, void *arg) {
 /* erase_parts -- remove every part of upload id (live or pending), then
  * then(arg). The erases run on this loop on their own. */
 static void erase_parts(const char *id, void (*then)(void *arg), void *arg) {
-    char prefix[64];
+    char prefix[64], err[MKV_ERRLEN];
     struct eraser *er = calloc(1, sizeof(*er));
     if (er == NULL) {
         if (then) then(arg);
@@ -160,8 +160,9 @@ static void erase_parts(const char *id, void (*then)(void *arg), void *arg) {
     er->then = then;
     er->arg = arg;
     snprintf(prefix, sizeof(prefix), "%s%s/", KEY_RESERVED, id);
-    store_list(0, prefix, strlen(prefix), NULL, 0, collect_key, er);
-    store_list(1, prefix, strlen(prefix), NULL, 0, collect_key, er);
+    if (store_list(0, prefix, strlen(prefix), NULL, 0, 0, collect_key, er, err) != MKV_OK ||
+        store_list(1, prefix, strlen(prefix), NULL, 0, 0, collect_key, er, err) != MKV_OK)
+        log_msg("S3 multipart: parts of %s are left for a later sweep: %s", id, err);
     eraser_step(er);
 }
 
@@ -542,7 +543,7 @@ void s3multi_sweep(void) {
     }
     /* Parts whose upload is gone (aborted while a part was being written,
      * or an index crash between the steps): a few uploads a sweep. */
-    if (!store_listable(0)) return;
+    if (!store_listable(0, NULL)) return;
     memset(last, 0, sizeof(last));
     for (int k = 0; k < 16; k++) {
         char before[S3META_UPLOADID_LEN + 1], start[64];
@@ -551,8 +552,12 @@ void s3multi_sweep(void) {
         /* Past every part of the last id: "/.s3/ID/..." < "/.s3/ID0". */
         snprintf(start, sizeof(start), "%s%s0", KEY_RESERVED, last[0]);
         memcpy(before, last[0], sizeof(before));
-        store_list(0, KEY_RESERVED, sizeof(KEY_RESERVED) - 1, last[0][0] ? start : NULL,
-                   last[0][0] ? strlen(start) : 0, collect_orphan, last);
+        if (store_list(0, KEY_RESERVED, sizeof(KEY_RESERVED) - 1, last[0][0] ? start : NULL,
+                       last[0][0] ? strlen(start) : 0, 0, collect_orphan, last,
+                       err) != MKV_OK) {
+            log_msg("S3 multipart: sweep: %s", err);
+            break;
+        }
         if (memcmp(before, last[0], sizeof(before)) == 0) break; /* no more */
         rc = s3meta_upload_get(last[0], &u, err);
         if (rc == 1) {

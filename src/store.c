@@ -1,4 +1,4 @@
-/* store.c -- the GDBM index file and the ordered key sets beside it,
+/* store.c -- the GDBM index file and the ordered key list beside it,
  * and the index's recovery when GDBM fails (store.h). */
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +16,7 @@
 
 #include <gdbm.h>
 
-#include "keyset.h"
+#include "keylist.h"
 #include "log.h"
 #include "space.h"
 #include "store.h"
@@ -28,8 +28,23 @@ static int store_fd = -1;         /* the file's, for store_fsync; a
                                      recovery replaces it under fd_lock */
 static pthread_rwlock_t store_fd_lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t store_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_rwlock_t store_ks_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct keyset store_live, store_unlinked;
+
+/* The key list's state (keylist.h). Changed under mu; read without it by
+ * store_listable. Ready: it matches the file, every write updates it.
+ * Stale: it does not, and the loader thread is to rebuild it (after
+ * list_retry_at when a failure made it stale). Rebuilding: the loader is
+ * filling it again while every write updates it too. */
+enum list_state { LIST_OFF, LIST_READY, LIST_STALE, LIST_REBUILDING };
+static atomic_int store_list_state;
+static double store_list_retry_at, store_list_retry_ms; /* under mu */
+static char store_list_why[MKV_ERRLEN];     /* why it is stale; under why_mu */
+static pthread_mutex_t store_why_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Writes that add or remove a GDBM record, which can move other records
+ * in GDBM's iteration order (a bucket split, a deletion's reshuffle): a
+ * scan that saw none of them saw every record exactly once. Under mu. */
+static unsigned long store_moves;
+#define LIST_RETRY_MIN_MS 1000.0
+#define LIST_RETRY_MAX_MS 60000.0
 
 /* Broken: a GDBM call failed and marked the handle as needing recovery,
  * and recovery has not succeeded yet. Set and cleared under mu; read
@@ -69,23 +84,50 @@ static int usable_key(const char *k, size_t n) {
     return n > 0 && n <= MKV_KEY_MAX && memchr(k, '\0', n) == NULL;
 }
 
-/* do_keysets_set -- put key in the set its record says (none for a
- * write in progress); mu and the key-set write lock held. */
-static int do_keysets_set(const char *key, size_t keylen, const struct record *r) {
-    if (r->writing) {
-        keyset_remove(&store_live, key, keylen);
-        keyset_remove(&store_unlinked, key, keylen);
-        return MKV_OK;
-    }
-    keyset_remove(r->deleted ? &store_live : &store_unlinked, key, keylen);
-    return keyset_add(r->deleted ? &store_unlinked : &store_live, key, keylen) < 0
-               ? MKV_ERR : MKV_OK;
+/* set_of -- the key list set a record's key belongs in. */
+static enum keylist_set set_of(const struct record *r) {
+    return r->writing ? KEYLIST_WRITING : r->deleted ? KEYLIST_UNLINKED : KEYLIST_LIVE;
+}
+
+static pthread_cond_t store_loader_cv = PTHREAD_COND_INITIALIZER;
+
+/* set_list_why -- say why the list is not ready ("" once it is). */
+static void set_list_why(const char *why) {
+    pthread_mutex_lock(&store_why_mu);
+    snprintf(store_list_why, sizeof(store_list_why), "%s", why);
+    pthread_mutex_unlock(&store_why_mu);
+}
+
+/* do_list_failed -- the key list could not be written (why): it no
+ * longer matches the file, so listing stops until the loader has rebuilt
+ * it, which it tries after a backoff (1 s doubling to 60 s). GDBM and
+ * every other request go on. mu held. */
+static void do_list_failed(const char *why) {
+    double now = mkv_now_ms();
+    if (store_list_retry_ms < LIST_RETRY_MIN_MS) store_list_retry_ms = LIST_RETRY_MIN_MS;
+    store_list_retry_at = now + store_list_retry_ms;
+    log_msg("index: %s; listing answers 503 until the key list is rebuilt "
+            "(next try in %.0f s)", why, store_list_retry_ms / 1000);
+    store_list_retry_ms *= 2;
+    if (store_list_retry_ms > LIST_RETRY_MAX_MS) store_list_retry_ms = LIST_RETRY_MAX_MS;
+    set_list_why(why);
+    atomic_store(&store_list_state, LIST_STALE);
+    pthread_cond_signal(&store_loader_cv);
+}
+
+/* do_list_set -- key now belongs in set: tell the key list, unless it is
+ * stale anyway; mu held. */
+static void do_list_set(const char *key, size_t keylen, enum keylist_set set) {
+    char lerr[MKV_ERRLEN];
+    int st = atomic_load(&store_list_state);
+    if (st != LIST_READY && st != LIST_REBUILDING) return;
+    if (keylist_set(key, keylen, set, lerr) != MKV_OK) do_list_failed(lerr);
 }
 
 /* is_space_errno -- a write failed for want of space. */
 static int is_space_errno(int e) { return e == ENOSPC || e == EFBIG || e == EDQUOT; }
 
-static void do_keyset_resync(const char *key, size_t keylen);
+static void do_list_resync(const char *key, size_t keylen);
 static void do_rescan_all(void);
 static size_t store_nrecords;       /* records in the GDBM file; under mu */
 
@@ -170,8 +212,11 @@ static void do_forget_pending(void) {
         datum k = {f->key, (int)f->keylen};
         store_forget = f->next;
         store_nforget--;
-        if (gdbm_delete(store_db, k) == 0) store_nrecords--;
-        do_keyset_resync(f->key, f->keylen);
+        if (gdbm_delete(store_db, k) == 0) {
+            store_nrecords--;
+            store_moves++;
+        }
+        do_list_resync(f->key, f->keylen);
         free(f);
     }
 }
@@ -303,18 +348,18 @@ static datum do_fetch_broken(const char *key, size_t keylen) {
     return gdbm_fetch(store_db, mkdatum(key, keylen));
 }
 
-/* The key sets are filled by a loader thread after start-up, so the
- * server answers at once however large the index is. It adds records in
- * chunks while holding mu (as every writer does), so a key it adds cannot
- * have been deleted meanwhile. A bucket split caused by a concurrent PUT
- * can make GDBM's iteration skip keys; the loader detects that by
- * comparing its count with the file's record count (kept up to date by
- * every write) and scans again, the last time holding mu throughout. */
+/* The key list is rebuilt from the file, when stale, by a loader thread,
+ * so the server answers at once however large the index is. It reads
+ * records in chunks while holding mu (as every writer does), so a key it
+ * adds cannot have been deleted meanwhile, and every write meanwhile
+ * updates the list itself. A write that adds or removes a record can
+ * move others in GDBM's iteration order, so a scan during which one
+ * happened may have missed keys: it is done again, the fourth time
+ * holding mu throughout. */
 static pthread_t store_loader;
 static int store_loading;           /* loader thread running (main thread) */
 static atomic_int store_stop;       /* store_close asks the loader to end */
 static size_t store_bad;            /* unusable records seen by the scan */
-static size_t store_writing;        /* writes in progress seen by the scan */
 
 /* WRITING records the scan found, kept until store_on_orphan; under mu. */
 struct orphan {
@@ -352,29 +397,39 @@ void store_on_orphan(void (*fn)(const char *key, size_t keylen)) {
 }
 static pthread_mutex_t store_ready_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t store_ready_cv = PTHREAD_COND_INITIALIZER;
-static int store_ready;             /* key sets complete; under ready_mu */
 
-#define STORE_LOAD_CHUNK 128 /* ~0.5 ms of holding mu */
+#define STORE_LOAD_CHUNK 512 /* ~1 ms of holding mu */
+
+/* do_list_ready -- the key list matches the file; mu held. */
+static void do_list_ready(void) {
+    atomic_store(&store_list_state, LIST_READY);
+    store_list_retry_ms = 0;
+    set_list_why("");
+    pthread_mutex_lock(&store_ready_mu);
+    pthread_cond_broadcast(&store_ready_cv);
+    pthread_mutex_unlock(&store_ready_mu);
+}
 
 /* do_scan_chunk -- from *cursor (NULL: the first key), add up to n
- * records to the key sets; mu held. Returns 1 while keys remain. */
-static int do_scan_chunk(datum *cursor, size_t n) {
+ * records to the key list; mu held. Returns 1 while keys remain, 0 at
+ * the end, MKV_ERR (err set) when the list cannot be written. */
+static int do_scan_chunk(datum *cursor, size_t n, char *err) {
     struct record r;
     char rerr[MKV_ERRLEN];
     datum k;
 
-    pthread_rwlock_wrlock(&store_ks_lock);
     k = cursor->dptr ? gdbm_nextkey(store_db, *cursor) : gdbm_firstkey(store_db);
     free(cursor->dptr);
     cursor->dptr = NULL;
     while (k.dptr != NULL) {
         datum v = gdbm_fetch(store_db, k);
         if (!usable_key(k.dptr, (size_t)k.dsize) || v.dptr == NULL ||
-            record_decode(v.dptr, (size_t)v.dsize, &r, rerr) != MKV_OK ||
-            do_keysets_set(k.dptr, (size_t)k.dsize, &r) != MKV_OK)
+            record_decode(v.dptr, (size_t)v.dsize, &r, rerr) != MKV_OK) {
             store_bad++;
-        else if (r.writing && ++store_writing)
-            do_orphan(k.dptr, (size_t)k.dsize);
+        } else {
+            keylist_add(k.dptr, (size_t)k.dsize, set_of(&r));
+            if (r.writing) do_orphan(k.dptr, (size_t)k.dsize);
+        }
         free(v.dptr);
         if (--n == 0) {
             *cursor = k;
@@ -384,84 +439,107 @@ static int do_scan_chunk(datum *cursor, size_t n) {
         free(k.dptr);
         k = next;
     }
-    pthread_rwlock_unlock(&store_ks_lock);
+    if (keylist_flush(err) != MKV_OK) {
+        free(cursor->dptr);
+        cursor->dptr = NULL;
+        return MKV_ERR;
+    }
     return cursor->dptr != NULL;
 }
 
-/* do_keyset_resync -- put key in the key set its record says, or in
- * none if it has no usable record; mu held. */
-static void do_keyset_resync(const char *key, size_t keylen) {
+/* do_list_resync -- put key in the set its record says, or in none if
+ * it has no usable record; mu held. */
+static void do_list_resync(const char *key, size_t keylen) {
     datum v = gdbm_fetch(store_db, mkdatum(key, keylen));
     struct record r;
     char rerr[MKV_ERRLEN];
 
-    pthread_rwlock_wrlock(&store_ks_lock);
     if (v.dptr != NULL && usable_key(key, keylen) &&
-        record_decode(v.dptr, (size_t)v.dsize, &r, rerr) == MKV_OK) {
-        if (do_keysets_set(key, keylen, &r) != MKV_OK)
-            log_msg("index: out of memory: a key is missing from listings");
-    } else {
-        keyset_remove(&store_live, key, keylen);
-        keyset_remove(&store_unlinked, key, keylen);
-    }
-    pthread_rwlock_unlock(&store_ks_lock);
+        record_decode(v.dptr, (size_t)v.dsize, &r, rerr) == MKV_OK)
+        do_list_set(key, keylen, set_of(&r));
+    else
+        do_list_set(key, keylen, KEYLIST_NONE);
     free(v.dptr);
 }
 
-/* do_rescan_all -- the key sets again from the file, after a recovery
+/* do_rescan_all -- the key list again from the file, after a recovery
  * that could not keep every record; mu held. */
 static void do_rescan_all(void) {
-    datum cursor = {NULL, 0};
-    pthread_rwlock_wrlock(&store_ks_lock);
-    keyset_free(&store_live);
-    keyset_free(&store_unlinked);
-    pthread_rwlock_unlock(&store_ks_lock);
-    store_bad = 0;
-    do_scan_chunk(&cursor, (size_t)-1);
-    free(cursor.dptr);
+    if (atomic_load(&store_list_state) == LIST_OFF) return;
+    set_list_why("a recovery lost records");
+    store_list_retry_at = 0;
+    atomic_store(&store_list_state, LIST_STALE);
+    pthread_cond_signal(&store_loader_cv);
 }
 
-static void *loader_main(void *unused) {
-    size_t have = 0, want = 0;
-    (void)unused;
-    for (int pass = 1; pass <= 4 && !store_stop; pass++) {
+/* rebuild_list -- the loader's work when the list is stale: empty it and
+ * fill it from the file. Returns with the list ready, or stale again
+ * (after a failure, or when asked to stop). mu held on entry and exit. */
+static void rebuild_list(void) {
+    char err[MKV_ERRLEN];
+    double t0 = mkv_now_ms();
+
+    atomic_store(&store_list_state, LIST_REBUILDING);
+    if (keylist_clear(err) != MKV_OK) {
+        do_list_failed(err);
+        return;
+    }
+    log_msg("index: building the key list for listing from the index (%zu records)",
+            store_nrecords);
+    for (int pass = 1; pass <= 4; pass++) {
         datum cursor = {NULL, 0};
+        unsigned long moves = store_moves;
         int more = 1;
-        if (atomic_load(&store_broken)) {
-            /* Nothing can be read until it is recovered: wait for that. */
-            struct timespec nap = {0, 100 * 1000000L};
-            nanosleep(&nap, NULL);
-            pass--;
-            continue;
-        }
-        pthread_mutex_lock(&store_mu);
-        store_bad = store_writing = 0;
-        pthread_mutex_unlock(&store_mu);
-        while (more && !store_stop) {
-            pthread_mutex_lock(&store_mu);
-            /* The last pass holds mu throughout: nothing can split. */
-            more = do_scan_chunk(&cursor, pass < 4 ? STORE_LOAD_CHUNK : (size_t)-1);
-            if (!more) {
-                have = store_live.count + store_unlinked.count + store_bad + store_writing;
-                want = store_nrecords;
+        store_bad = 0;
+        while (more == 1) {
+            if (atomic_load(&store_broken) || store_stop) {
+                free(cursor.dptr);
+                atomic_store(&store_list_state, LIST_STALE);
+                return; /* after the recovery, again from the start */
             }
-            pthread_mutex_unlock(&store_mu);
+            /* The last pass holds mu throughout: nothing can move. */
+            more = do_scan_chunk(&cursor, pass < 4 ? STORE_LOAD_CHUNK : (size_t)-1, err);
+            if (more == 1) {
+                pthread_mutex_unlock(&store_mu);
+                pthread_mutex_lock(&store_mu);
+            }
         }
-        free(cursor.dptr);
-        if (!more && have == want) {
+        if (more == MKV_ERR) {
+            do_list_failed(err);
+            return;
+        }
+        if (store_moves == moves) {
             if (store_bad)
                 log_msg("index: %zu records with unusable keys or values are not listed",
                         store_bad);
-            pthread_mutex_lock(&store_ready_mu);
-            store_ready = 1;
-            pthread_cond_broadcast(&store_ready_cv);
-            pthread_mutex_unlock(&store_ready_mu);
-            return NULL;
+            log_msg("index: key list built in %.1f s (%d scan%s)",
+                    (mkv_now_ms() - t0) / 1000, pass, pass == 1 ? "" : "s");
+            do_list_ready();
+            return;
         }
-        if (!store_stop && !atomic_load(&store_broken))
-            log_msg("index: listing scan %d found %zu of %zu records; scanning again",
-                    pass, have, want);
     }
+}
+
+/* loader_main -- rebuild the key list whenever it is stale. */
+static void *loader_main(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&store_mu);
+    while (!store_stop) {
+        if (atomic_load(&store_list_state) == LIST_STALE && !atomic_load(&store_broken) &&
+            mkv_now_ms() >= store_list_retry_at) {
+            rebuild_list();
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&store_loader_cv, &store_mu, &until);
+    }
+    pthread_mutex_unlock(&store_mu);
     return NULL;
 }
 
@@ -501,8 +579,69 @@ static int recover_at_open(const char *path, char *err) {
     return MKV_OK;
 }
 
+/* stamp_of -- the file's identity for the key list (keylist.h). */
+static int stamp_of(const char *path, struct keylist_stamp *st) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return MKV_ERR;
+    st->dev = (uint64_t)sb.st_dev;
+    st->ino = (uint64_t)sb.st_ino;
+    st->size = (uint64_t)sb.st_size;
+    st->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+    st->nrecords = 0;
+    return MKV_OK;
+}
+
+/* orphan_of_list -- keylist_each's callback over the writing set. */
+static int orphan_of_list(const char *key, size_t keylen, void *arg) {
+    (void)arg;
+    do_orphan(key, keylen);
+    return 0;
+}
+
+/* open_list -- (server) open the key list beside path. When it was
+ * closed cleanly with this very file (as stamped before GDBM opened it)
+ * it is ready at once, and gives the record count and the writes left in
+ * progress; otherwise it is stale, for the loader to rebuild. Either way
+ * it is marked in use first, so a crash from here on leaves it stale.
+ * Returns 1 when the list is ready. mu not needed (no loader yet). */
+static int open_list(const char *path, int have_stamp, struct keylist_stamp *st) {
+    char lpath[4096 + 8], lerr[MKV_ERRLEN];
+    int fresh;
+
+    snprintf(lpath, sizeof(lpath), "%s.keys", path);
+    store_list_retry_at = store_list_retry_ms = 0;
+    set_list_why("");
+    if (keylist_open(lpath, lerr) != MKV_OK) {
+        log_msg("index: %s; listing is off", lerr);
+        set_list_why(lerr);
+        atomic_store(&store_list_state, LIST_OFF);
+        return 0;
+    }
+    fresh = have_stamp && keylist_fresh(st) && !gdbm_needs_recovery(store_db);
+    if (keylist_mark(NULL, lerr) != MKV_OK) {
+        fresh = 0;
+        do_list_failed(lerr);
+    } else if (!fresh) {
+        set_list_why(have_stamp ? "it was not closed cleanly with this index file"
+                                : "the index file is new");
+        atomic_store(&store_list_state, LIST_STALE);
+    }
+    if (fresh) {
+        if (keylist_each(KEYLIST_WRITING, "", 0, NULL, 0, 0, orphan_of_list, NULL,
+                         lerr) != MKV_OK) {
+            do_list_failed(lerr);
+            return 0;
+        }
+        do_list_ready();
+    }
+    return fresh;
+}
+
 int store_open(const char *path, enum store_mode mode, int sync, char *err) {
     int flags = mode == STORE_NEW ? GDBM_NEWDB : GDBM_WRCREAT;
+    struct keylist_stamp st;
+    int have_stamp = mode == STORE_SERVE && stamp_of(path, &st) == MKV_OK;
+
     errno = 0;
     store_db = gdbm_open(path, 0, flags | GDBM_CLOEXEC, 0644, NULL);
     if (store_db == NULL) {
@@ -527,21 +666,26 @@ int store_open(const char *path, enum store_mode mode, int sync, char *err) {
     store_dir_bits = -1;
     if (mode == STORE_SERVE) {
         gdbm_count_t n;
-        if ((gdbm_needs_recovery(store_db) || gdbm_count(store_db, &n) != 0) &&
-            recover_at_open(path, err) != MKV_OK) {
-            store_close();
-            return MKV_ERR;
+        store_moves = 0;
+        if (open_list(path, have_stamp, &st)) {
+            /* Closed cleanly with the list: neither a check nor a count. */
+            store_nrecords = (size_t)st.nrecords;
+        } else {
+            if ((gdbm_needs_recovery(store_db) || gdbm_count(store_db, &n) != 0) &&
+                recover_at_open(path, err) != MKV_OK) {
+                store_close();
+                return MKV_ERR;
+            }
+            store_fd = gdbm_fdesc(store_db);
+            if (gdbm_count(store_db, &n) != 0) {
+                mkv_seterr(err, "cannot count the index: %s", gdbm_db_strerror(store_db));
+                store_close();
+                return MKV_ERR;
+            }
+            store_nrecords = (size_t)n;
         }
-        store_fd = gdbm_fdesc(store_db);
-        if (gdbm_count(store_db, &n) != 0) {
-            mkv_seterr(err, "cannot count the index: %s", gdbm_db_strerror(store_db));
-            store_close();
-            return MKV_ERR;
-        }
-        store_nrecords = (size_t)n;
         do_track_directory();
         store_stop = 0;
-        store_ready = 0;
         if (pthread_create(&store_loader, NULL, loader_main, NULL) != 0) {
             mkv_seterr(err, "cannot start the index loader thread");
             store_close();
@@ -580,25 +724,44 @@ int store_reserve(uint64_t min_free, char *err) {
 }
 
 void store_close(void) {
+    int clean = 0;
+
     if (store_loading) {
+        pthread_mutex_lock(&store_mu);
         store_stop = 1;
+        pthread_cond_signal(&store_loader_cv);
+        pthread_mutex_unlock(&store_mu);
         pthread_join(store_loader, NULL);
         store_loading = 0;
     }
     pthread_mutex_lock(&store_mu);
     if (store_db != NULL) {
-        if (atomic_load(&store_broken) && !do_recover())
+        if (atomic_load(&store_broken) && !do_recover()) {
             /* No gdbm_sync: it would write the failed update's header. */
             log_msg("index: closing while it needs recovery (%s): it will be "
                     "recovered from the file at the next start, which may not hold "
                     "every write acknowledged before \"%s\"", store_waiting,
                     store_broken_why);
-        else
-            gdbm_sync(store_db);
+        } else {
+            clean = gdbm_sync(store_db) == 0;
+        }
         gdbm_close(store_db);
         store_db = NULL;
         store_fd = -1;
     }
+    /* The list is trusted at the next start only when it matches the file
+     * as closed now. */
+    if (clean && atomic_load(&store_list_state) == LIST_READY) {
+        struct keylist_stamp st;
+        char lerr[MKV_ERRLEN];
+        if (stamp_of(store_path, &st) == MKV_OK) {
+            st.nrecords = store_nrecords;
+            if (keylist_mark(&st, lerr) != MKV_OK)
+                log_msg("index: %s: the key list will be rebuilt at the next start", lerr);
+        }
+    }
+    keylist_close();
+    atomic_store(&store_list_state, LIST_OFF);
     while (store_orphans) {
         struct orphan *o = store_orphans;
         store_orphans = o->next;
@@ -611,10 +774,6 @@ void store_close(void) {
         free(f);
     }
     store_nforget = 0;
-    pthread_rwlock_wrlock(&store_ks_lock);
-    keyset_free(&store_live);
-    keyset_free(&store_unlinked);
-    pthread_rwlock_unlock(&store_ks_lock);
     pthread_mutex_unlock(&store_mu);
     space_close();
 }
@@ -703,18 +862,17 @@ int store_put(const char *key, size_t keylen, const struct record *r,
         if (gdbm_store(store_db, mkdatum(key, keylen), mkdatum(buf, (size_t)n),
                        GDBM_REPLACE) != 0) {
             /* Recovered or not, the record may be the old or the new one:
-             * the key sets follow what the file says. */
-            if (do_failed("write", err, &space)) do_keyset_resync(key, keylen);
+             * the key list follows what the file says. */
+            if (do_failed("write", err, &space)) do_list_resync(key, keylen);
             rc = space ? STORE_ERR_SPACE : MKV_ERR;
         } else {
-            if (!existed) store_nrecords++;
+            if (!existed) {
+                store_nrecords++;
+                store_moves++;
+            }
             do_track_directory();
             rc = do_sync(err);
-            pthread_rwlock_wrlock(&store_ks_lock);
-            if (do_keysets_set(key, keylen, r) != MKV_OK) {
-                log_msg("index: out of memory: a key is missing from listings");
-            }
-            pthread_rwlock_unlock(&store_ks_lock);
+            do_list_set(key, keylen, set_of(r));
         }
     }
     pthread_mutex_unlock(&store_mu);
@@ -757,27 +915,24 @@ int store_delete(const char *key, size_t keylen, char *err) {
     } else if (rc != 0) {
         mkv_seterr(err, "index delete: %s", gdbm_db_strerror(store_db));
         if (atomic_load(&store_broken)) do_remember(key, keylen);
-        else do_keyset_resync(key, keylen);
+        else do_list_resync(key, keylen);
         rc = MKV_ERR;
     } else {
         store_nrecords--;
+        store_moves++;
         rc = do_sync(err);
-        pthread_rwlock_wrlock(&store_ks_lock);
-        keyset_remove(&store_live, key, keylen);
-        keyset_remove(&store_unlinked, key, keylen);
-        pthread_rwlock_unlock(&store_ks_lock);
+        do_list_set(key, keylen, KEYLIST_NONE);
     }
     pthread_mutex_unlock(&store_mu);
     return rc;
 }
 
-void store_list(int unlinked, const char *prefix, size_t plen,
-                const char *start, size_t slen,
-                int (*fn)(const char *key, size_t keylen, void *arg), void *arg) {
-    pthread_rwlock_rdlock(&store_ks_lock);
-    keyset_each(unlinked ? &store_unlinked : &store_live, prefix, plen, start,
-                slen, fn, arg);
-    pthread_rwlock_unlock(&store_ks_lock);
+int store_list(int unlinked, const char *prefix, size_t plen, const char *start,
+               size_t slen, int after,
+               int (*fn)(const char *key, size_t keylen, void *arg), void *arg,
+               char *err) {
+    return keylist_each(unlinked ? KEYLIST_UNLINKED : KEYLIST_LIVE, prefix, plen, start,
+                        slen, after, fn, arg, err);
 }
 
 int store_fsync(char *err) {
@@ -799,7 +954,7 @@ size_t store_count(void) {
     return n;
 }
 
-int store_listable(long wait_ms) {
+int store_listable(long wait_ms, char *why) {
     struct timespec until;
     int ready;
 
@@ -811,10 +966,23 @@ int store_listable(long wait_ms) {
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&store_ready_mu);
-    while (!store_ready && wait_ms > 0 &&
+    while (atomic_load(&store_list_state) != LIST_READY && wait_ms > 0 &&
            pthread_cond_timedwait(&store_ready_cv, &store_ready_mu, &until) == 0)
         ;
-    ready = store_ready;
     pthread_mutex_unlock(&store_ready_mu);
+    ready = atomic_load(&store_list_state) == LIST_READY;
+    if (!ready && why != NULL) {
+        int st = atomic_load(&store_list_state);
+        pthread_mutex_lock(&store_why_mu);
+        if (st == LIST_OFF)
+            mkv_seterr(why, "listing is off: %s", store_list_why);
+        else if (st == LIST_REBUILDING)
+            mkv_seterr(why, "the key list is being built from the index (%s)",
+                       store_list_why[0] ? store_list_why : "it was stale");
+        else
+            mkv_seterr(why, "the key list is stale (%s) and is to be rebuilt",
+                       store_list_why);
+        pthread_mutex_unlock(&store_why_mu);
+    }
     return ready;
 }

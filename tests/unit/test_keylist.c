@@ -1,5 +1,7 @@
-/* test_keyset.c -- the ordered key set that listing walks: membership,
- * and keys by prefix and start in unsigned byte order, a prefix first. */
+/* test_keylist.c -- the ordered key list that listing walks, on a real
+ * LevelDB database in a temporary directory: membership, keys by prefix
+ * and start in unsigned byte order (a prefix first), the three sets,
+ * walks longer than a batch, and the stamp that says it can be trusted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +11,76 @@
 
 #include <cmocka.h>
 
-#include "keyset.h"
+#include <stdio.h>
+#include <unistd.h>
+
+#include "keylist.h"
 #include "mkv.h"
+
+/* The live set, driven as a set with a count, so each test below can say
+ * what it expects: keyset_add/remove ask the list itself whether the key
+ * is there (an exact walk) before changing it. */
+struct keyset {
+    size_t count;
+};
+
+static int is_exact;
+static const char *exact_key;
+static size_t exact_len;
+
+static int exact(const char *key, size_t keylen, void *arg) {
+    (void)arg;
+    is_exact = keylen == exact_len && memcmp(key, exact_key, keylen) == 0;
+    return 1;
+}
+
+/* present -- is key in set? */
+static int present(enum keylist_set set, const char *key, size_t keylen) {
+    char err[MKV_ERRLEN];
+    is_exact = 0;
+    exact_key = key;
+    exact_len = keylen;
+    assert_int_equal(keylist_each(set, key, keylen, NULL, 0, 0, exact, NULL, err), MKV_OK);
+    return is_exact;
+}
+
+static int keyset_add(struct keyset *ks, const char *key, size_t keylen) {
+    char err[MKV_ERRLEN];
+    if (present(KEYLIST_LIVE, key, keylen)) return 0;
+    assert_int_equal(keylist_set(key, keylen, KEYLIST_LIVE, err), MKV_OK);
+    ks->count++;
+    return 1;
+}
+
+static int keyset_remove(struct keyset *ks, const char *key, size_t keylen) {
+    char err[MKV_ERRLEN];
+    if (!present(KEYLIST_LIVE, key, keylen)) return 0;
+    assert_int_equal(keylist_set(key, keylen, KEYLIST_NONE, err), MKV_OK);
+    ks->count--;
+    return 1;
+}
+
+static void keyset_free(struct keyset *ks) {
+    char err[MKV_ERRLEN];
+    assert_int_equal(keylist_clear(err), MKV_OK);
+    ks->count = 0;
+}
+
+static void keyset_each(const struct keyset *ks, const char *prefix, size_t plen,
+                        const char *start, size_t slen,
+                        int (*fn)(const char *key, size_t keylen, void *arg), void *arg) {
+    char err[MKV_ERRLEN];
+    (void)ks;
+    assert_int_equal(keylist_each(KEYLIST_LIVE, prefix, plen, start, slen, 0, fn, arg, err),
+                     MKV_OK);
+}
+
+/* fresh -- an empty list for a test. */
+static struct keyset fresh(void) {
+    struct keyset ks = {0};
+    keyset_free(&ks);
+    return ks;
+}
 
 /* What keyset_each passed, in order; stops after stop_after keys when
  * that is not 0. */
@@ -79,7 +149,7 @@ static void fill_sample(struct keyset *ks) {
 }
 
 static void adding_a_key_twice_adds_it_once(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
 
     (void)state;
     assert_int_equal(add(&ks, "/a"), 1);
@@ -93,11 +163,10 @@ static void adding_a_key_twice_adds_it_once(void **state) {
     assert_int_equal(ks.count, 3);
     keyset_free(&ks);
     assert_int_equal(ks.count, 0);
-    assert_null(ks.root);
 }
 
 static void removing_tells_whether_the_key_was_there(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
 
     (void)state;
     assert_int_equal(del(&ks, "/a"), 0);
@@ -114,7 +183,6 @@ static void removing_tells_whether_the_key_was_there(void **state) {
     assert_int_equal(ks.count, 1);
     assert_int_equal(del(&ks, "/a/b"), 1);
     assert_int_equal(ks.count, 0);
-    assert_null(ks.root);
     /* Empty again, and usable. */
     assert_int_equal(add(&ks, "/a"), 1);
     assert_int_equal(ks.count, 1);
@@ -122,7 +190,7 @@ static void removing_tells_whether_the_key_was_there(void **state) {
 }
 
 static void keys_come_in_unsigned_byte_order_a_prefix_first(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -134,7 +202,7 @@ static void keys_come_in_unsigned_byte_order_a_prefix_first(void **state) {
 }
 
 static void a_prefix_selects_the_keys_that_begin_with_it(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -153,7 +221,7 @@ static void a_prefix_selects_the_keys_that_begin_with_it(void **state) {
 }
 
 static void a_prefix_that_matches_nothing_lists_nothing(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -176,7 +244,7 @@ static void a_prefix_that_matches_nothing_lists_nothing(void **state) {
 }
 
 static void start_is_inclusive(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -191,7 +259,7 @@ static void start_is_inclusive(void **state) {
 }
 
 static void a_start_that_is_not_a_key_begins_at_the_next_one(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -212,7 +280,7 @@ static void a_start_that_is_not_a_key_begins_at_the_next_one(void **state) {
 }
 
 static void a_start_before_the_prefix_lists_the_whole_prefix(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -230,7 +298,7 @@ static void a_start_before_the_prefix_lists_the_whole_prefix(void **state) {
 }
 
 static void a_start_after_every_key_lists_nothing(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -248,7 +316,7 @@ static void a_start_after_every_key_lists_nothing(void **state) {
 }
 
 static void an_empty_set_lists_nothing(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -264,7 +332,7 @@ static void an_empty_set_lists_nothing(void **state) {
 }
 
 static void a_set_of_one_key(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -287,7 +355,7 @@ static void a_set_of_one_key(void **state) {
 }
 
 static void listing_stops_when_the_callback_says_so(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
 
     (void)state;
@@ -302,7 +370,7 @@ static void listing_stops_when_the_callback_says_so(void **state) {
 }
 
 static void the_longest_keys_are_kept_whole(void **state) {
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     struct seen s = {0};
     char key[MKV_KEY_MAX];
 
@@ -451,7 +519,7 @@ static void listing_agrees_with_a_sorted_array(void **state) {
     struct rkey *all = calloc(RAND_KEYS, sizeof(*all));
     struct rkey *sorted = calloc(RAND_KEYS, sizeof(*sorted));
     struct rseen s = {0, 0, RAND_KEYS, calloc(RAND_KEYS, sizeof(struct rkey))};
-    struct keyset ks = {NULL, 0};
+    struct keyset ks = fresh();
     size_t nall = 0, npresent = 0, nsorted = 0, total = 0;
 
     (void)state;
@@ -542,6 +610,148 @@ static void listing_agrees_with_a_sorted_array(void **state) {
     free(all);
 }
 
+/* ---- What the list adds to a set: sets, batches, the stamp. ---- */
+
+static void a_key_is_in_one_set_at_a_time(void **state) {
+    struct keyset ks = fresh();
+    char err[MKV_ERRLEN];
+
+    (void)state;
+    (void)ks;
+    assert_int_equal(keylist_set("/k", 2, KEYLIST_WRITING, err), MKV_OK);
+    assert_true(present(KEYLIST_WRITING, "/k", 2));
+    assert_false(present(KEYLIST_LIVE, "/k", 2));
+    assert_int_equal(keylist_set("/k", 2, KEYLIST_LIVE, err), MKV_OK);
+    assert_true(present(KEYLIST_LIVE, "/k", 2));
+    assert_false(present(KEYLIST_WRITING, "/k", 2));
+    assert_int_equal(keylist_set("/k", 2, KEYLIST_UNLINKED, err), MKV_OK);
+    assert_true(present(KEYLIST_UNLINKED, "/k", 2));
+    assert_false(present(KEYLIST_LIVE, "/k", 2));
+    assert_int_equal(keylist_set("/k", 2, KEYLIST_NONE, err), MKV_OK);
+    for (int set = 0; set < KEYLIST_NSETS; set++)
+        assert_false(present((enum keylist_set)set, "/k", 2));
+}
+
+static void after_leaves_the_start_key_out(void **state) {
+    struct keyset ks = fresh();
+    struct seen s = {0};
+    char err[MKV_ERRLEN];
+
+    (void)state;
+    fill_sample(&ks);
+    assert_int_equal(keylist_each(KEYLIST_LIVE, "", 0, "/a/b", 4, 1, collect, &s, err), MKV_OK);
+    ASSERT_SEEN(&s, "/ab", "/b", "/\x80", "/\xff");
+    /* A start that is not a key: after changes nothing. */
+    s.n = 0;
+    assert_int_equal(keylist_each(KEYLIST_LIVE, "", 0, "/aa", 3, 1, collect, &s, err), MKV_OK);
+    ASSERT_SEEN(&s, "/ab", "/b", "/\x80", "/\xff");
+}
+
+#define MANY 3000 /* about three batches */
+
+struct counted {
+    size_t n, stop_at;
+    char last[32];
+    size_t lastlen;
+    int in_order;
+};
+
+static int count_in_order(const char *key, size_t keylen, void *arg) {
+    struct counted *c = arg;
+    if (c->n > 0 && key_cmp((const unsigned char *)c->last, c->lastlen,
+                            (const unsigned char *)key, keylen) >= 0)
+        c->in_order = 0;
+    assert_true(keylen < sizeof(c->last));
+    memcpy(c->last, key, keylen);
+    c->lastlen = keylen;
+    return ++c->n == c->stop_at;
+}
+
+static void a_walk_longer_than_a_batch_sees_each_key_once(void **state) {
+    struct keyset ks = fresh();
+    struct counted c = {0, 0, "", 0, 1};
+    char err[MKV_ERRLEN], key[32];
+
+    (void)state;
+    (void)ks;
+    /* Added out of order, in one bulk write, as a rebuild does. */
+    for (int i = 0; i < MANY; i++) {
+        int n = snprintf(key, sizeof(key), "/m/%05d", (i * 7919) % MANY);
+        keylist_add(key, (size_t)n, KEYLIST_LIVE);
+    }
+    keylist_add("/n", 2, KEYLIST_LIVE);
+    assert_int_equal(keylist_flush(err), MKV_OK);
+    assert_int_equal(keylist_each(KEYLIST_LIVE, "/m/", 3, NULL, 0, 0, count_in_order, &c, err),
+                     MKV_OK);
+    assert_int_equal(c.n, MANY);
+    assert_true(c.in_order);
+    assert_string_equal(c.last, "/m/02999");
+    /* Stopped past the first batch; then on from the last key seen. */
+    memset(&c, 0, sizeof(c));
+    c.in_order = 1;
+    c.stop_at = 1500;
+    assert_int_equal(keylist_each(KEYLIST_LIVE, "/m/", 3, NULL, 0, 0, count_in_order, &c, err),
+                     MKV_OK);
+    assert_string_equal(c.last, "/m/01499");
+    c.n = 0;
+    c.stop_at = 0;
+    assert_int_equal(keylist_each(KEYLIST_LIVE, "/m/", 3, "/m/01499", 8, 1, count_in_order, &c,
+                                  err), MKV_OK);
+    assert_int_equal(c.n, MANY - 1500);
+    assert_true(c.in_order);
+}
+
+static void the_stamp_says_whether_the_list_can_be_trusted(void **state) {
+    struct keyset ks = fresh();
+    struct keylist_stamp st = {1, 2, 3, 4, 99}, now;
+    char err[MKV_ERRLEN];
+
+    (void)state;
+    (void)ks;
+    now = st;
+    assert_false(keylist_fresh(&now)); /* never marked */
+    assert_int_equal(keylist_mark(&st, err), MKV_OK);
+    now.nrecords = 0;
+    assert_true(keylist_fresh(&now));
+    assert_int_equal(now.nrecords, 99);
+    /* Another file, or the same one written since. */
+    now = st;
+    now.ino = 5;
+    assert_false(keylist_fresh(&now));
+    now = st;
+    now.mtime_ns = 5;
+    assert_false(keylist_fresh(&now));
+    now = st;
+    now.size = 4;
+    assert_false(keylist_fresh(&now));
+    /* In use: not trusted until closed cleanly again. */
+    assert_int_equal(keylist_mark(NULL, err), MKV_OK);
+    now = st;
+    assert_false(keylist_fresh(&now));
+}
+
+static char test_dir[] = "/tmp/test_keylist.XXXXXX";
+
+static int open_list(void **state) {
+    char err[MKV_ERRLEN], path[64];
+    (void)state;
+    if (mkdtemp(test_dir) == NULL) return -1;
+    snprintf(path, sizeof(path), "%s/keys", test_dir);
+    if (keylist_open(path, err) != MKV_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int close_list(void **state) {
+    char cmd[128];
+    (void)state;
+    keylist_close();
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(adding_a_key_twice_adds_it_once),
@@ -558,6 +768,10 @@ int main(void) {
         cmocka_unit_test(listing_stops_when_the_callback_says_so),
         cmocka_unit_test(the_longest_keys_are_kept_whole),
         cmocka_unit_test(listing_agrees_with_a_sorted_array),
+        cmocka_unit_test(a_key_is_in_one_set_at_a_time),
+        cmocka_unit_test(after_leaves_the_start_key_out),
+        cmocka_unit_test(a_walk_longer_than_a_batch_sees_each_key_once),
+        cmocka_unit_test(the_stamp_says_whether_the_list_can_be_trusted),
     };
-    return cmocka_run_group_tests_name("keyset", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("keylist", tests, open_list, close_list);
 }
