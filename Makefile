@@ -92,6 +92,11 @@ $(BUILD)/thrasher: tests/bench/thrasher.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -Wextra -o $@ $< $(shell pkg-config --cflags --libs libcurl) -pthread
 
+# Writes big index files fast, for test_listing.sh and scripts/bench.sh.
+$(BUILD)/mkindex: tests/bench/mkindex.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -o $@ $< -lgdbm
+
 deps:
 	@sh scripts/deps.sh
 
@@ -102,7 +107,7 @@ run: deps
 # Unit tests (cmocka), then integration tests against real nginx volumes
 # and the real index; ends with "N passed, N failed".
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/thrasher
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/thrasher $(BUILD)/mkindex
 	@$(MAKE) --no-print-directory asan
 	@sh tests/run.sh $(UNIT_BIN) --asan bin-asan $(ASAN_UNIT)
 
@@ -129,7 +134,7 @@ fuzz-bin: $(FUZZ_BIN)
 
 # Speed and memory, as ratios to references measured in the same run.
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/thrasher $(BUILD)/mkindex
 	@sh scripts/bench.sh
 
 # Installed: the binaries, the nginx template (for reference and as a base

@@ -622,7 +622,7 @@ static int open_list(const char *path, int have_stamp, struct keylist_stamp *st)
         fresh = 0;
         do_list_failed(lerr);
     } else if (!fresh) {
-        set_list_why(have_stamp ? "it was not closed cleanly with this index file"
+        set_list_why(have_stamp ? "none was closed cleanly with this index file"
                                 : "the index file is new");
         atomic_store(&store_list_state, LIST_STALE);
     }
@@ -749,6 +749,7 @@ void store_close(void) {
         store_db = NULL;
         store_fd = -1;
     }
+    space_close(); /* gives back the runway: a write to the file */
     /* The list is trusted at the next start only when it matches the file
      * as closed now. */
     if (clean && atomic_load(&store_list_state) == LIST_READY) {
@@ -775,7 +776,6 @@ void store_close(void) {
     }
     store_nforget = 0;
     pthread_mutex_unlock(&store_mu);
-    space_close();
 }
 
 enum store_found store_get(const char *key, size_t keylen, struct record *r,

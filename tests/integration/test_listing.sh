@@ -1,0 +1,91 @@
+#!/bin/bash
+# test_listing.sh -- listing from the key list kept beside the index
+# (INDEX.keys): paging through keys that are not UTF-8, a paged listing
+# while keys are written, the list trusted after a clean stop and rebuilt
+# after a kill -9, a deleted list or an index file written by another
+# program; and a listing of a million keys with memory flat while PUTs go
+# on beside it.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+start_volume "$WORK/v1" || exit 1
+VOL=localhost:$VPORT
+DB=$WORK/index.db
+start_index "$DB" "$VOL" || exit 1
+
+echo "# keys that are not valid UTF-8"
+for k in a b c; do code -X PUT --data-binary "$k" "$URL/pg/%FF$k" >/dev/null; done
+expect "encoding=url gives each key's exact bytes" \
+    '{"next": "/pg/%FFb", "keys": ["/pg/%FFa"]}' "$(curl -s "$URL/pg/?list&limit=1&encoding=url")"
+expect "paging with encoding=url visits each key once and ends" \
+    "/pg/%FFa /pg/%FFb /pg/%FFc" "$($PY tests/integration/listing.py page "$URL" /pg/ 1 url | tr '\n' ' ' | sed 's/ $//')"
+expect "the plain form adds next_url when next is not UTF-8" \
+    '{"next": "/pg/\ufffdb", "next_url": "/pg/%FFb", "keys": ["/pg/\ufffda"]}' \
+    "$(curl -s "$URL/pg/?list&limit=1")"
+expect "paging the plain form by next_url ends too" 3 \
+    "$($PY tests/integration/listing.py page "$URL" /pg/ 1 | wc -l)"
+expect "encoding takes only url" 400 "$(code "$URL/pg/?list&encoding=base64")"
+
+echo "# a paged listing while keys are PUT, DELETEd and UNLINKed"
+# counted OUTPUT -- show listing.py's lines and count its results.
+counted() {
+    echo "$1"
+    PASS=$((PASS + $(echo "$1" | grep -c '^ok')))
+    FAIL=$((FAIL + $(echo "$1" | grep -c '^not ok')))
+    echo "$1" | grep -qE '^(ok|not ok)' || bad "listing.py ran" "$1"
+}
+counted "$($PY tests/integration/listing.py model "$URL" 2>&1)"
+
+# listed -- every live key, percent-encoded, one line each.
+listed() { $PY tests/integration/listing.py page "$URL" / 1000 url | sort; }
+want=$(listed)
+nwant=$(echo "$want" | wc -l)
+
+echo "# a clean stop: the list is trusted at the next start"
+stop "$IPID"
+: >"$DB.log"
+start_index "$DB" "$VOL" || exit 1
+expect "listing answers at once" 200 "$(code "$URL/?list&limit=1")"
+expect "the same keys are listed ($nwant)" "$want" "$(listed)"
+if grep -q "building the key list" "$DB.log"; then
+    bad "no rebuild after a clean stop" "$(grep 'key list' "$DB.log")"
+else ok "no rebuild after a clean stop"; fi
+
+echo "# kill -9: the list is not trusted, and is rebuilt"
+code -X PUT --data-binary x "$URL/after/kill" >/dev/null
+want=$(listed)
+kill -9 "$IPID"; wait "$IPID" 2>/dev/null
+: >"$DB.log"
+start_index "$DB" "$VOL" || exit 1
+for _ in $(seq 100); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep 0.1; done
+grep -q "building the key list" "$DB.log" && ok "a crash makes it rebuild the list" ||
+    bad "a crash makes it rebuild the list" "$(cat "$DB.log")"
+expect "and the listing is right" "$want" "$(listed)"
+
+echo "# the list deleted while stopped"
+stop "$IPID"
+rm -rf "$DB.keys"
+: >"$DB.log"
+start_index "$DB" "$VOL" || exit 1
+for _ in $(seq 100); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep 0.1; done
+expect "a missing list is rebuilt and right" "$want" "$(listed)"
+
+echo "# the index file written by another program while stopped"
+stop "$IPID"
+$PY -c 'import dbm.gnu,sys; d=dbm.gnu.open(sys.argv[1],"w"); d[b"/py/added"]=sys.argv[2].encode(); d.close()' "$DB" "$VOL"
+: >"$DB.log"
+start_index "$DB" "$VOL" || exit 1
+for _ in $(seq 100); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep 0.1; done
+expect "a list older than the file is rebuilt: the new key is listed" \
+    '{"next": "", "keys": ["/py/added"]}' "$(curl -s "$URL/py/?list")"
+stop "$IPID"
+
+echo "# a million keys in one listing"
+N=${LISTING_KEYS:-1000000}
+build/mkindex "$WORK/big.db" "$N" "$VOL" || bad "mkindex wrote $N keys"
+start_index "$WORK/big.db" "$VOL" || exit 1
+for _ in $(seq 300); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep 0.1; done
+counted "$($PY tests/integration/listing.py flat "$URL" "$IPID" "$N" 2>&1)"
+
+finish
