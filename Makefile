@@ -136,6 +136,7 @@ fuzz-bin: $(FUZZ_BIN)
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/thrasher $(BUILD)/mkindex
 	@sh scripts/bench.sh
+	@bash scripts/bench-scale.sh
 
 # Installed: the binaries, the nginx template (for reference and as a base
 # for MKV_VOLUME_TEMPLATE; mkv-volume has its own copy compiled in), the
