@@ -43,6 +43,10 @@ struct keylist_stamp {
  * (err set) when it cannot. */
 int keylist_open(const char *path, char *err);
 
+/* keylist_destroy -- remove the list at path (not open), whatever is
+ * left of it. */
+int keylist_destroy(const char *path, char *err);
+
 /* keylist_close -- close it; safe when not open. */
 void keylist_close(void);
 
@@ -76,7 +80,8 @@ int keylist_clear(char *err);
  * may be NULL), in order, until fn returns non-zero. Keys are read in
  * batches, each from a snapshot of its own, so a long walk pins nothing:
  * a key written during the walk appears or not depending on where the
- * walk is. MKV_ERR (err set) when the database cannot be read. */
+ * walk is. MKV_ERR (err set) when the database cannot be read, or was
+ * emptied by keylist_clear during the walk. */
 int keylist_each(enum keylist_set set, const char *prefix, size_t plen,
                  const char *start, size_t slen, int after,
                  int (*fn)(const char *key, size_t keylen, void *arg), void *arg,

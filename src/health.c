@@ -134,12 +134,17 @@ enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
     /* The index's state is read now, not when the checks began. */
     writable = store_state(state, sizeof(state));
     status = writable ? r->r.status : 503;
-    cap = 4 * MKV_ERRLEN + 128 + (size_t)http_cfg->nvolumes * (PLACEMENT_VOLUME_MAX + 80);
+    cap = 8 * MKV_ERRLEN + 160 + (size_t)http_cfg->nvolumes * (PLACEMENT_VOLUME_MAX + 80);
     body = malloc(cap);
     if (body == NULL) return http_respond(c, method, url, 503);
     n += (size_t)snprintf(body + n, cap - n, "{\"healthy\": %s, \"index\": ",
                           status == 200 ? "true" : "false");
     n += json_string(body + n, cap - n, state);
+    /* Listing stops on its own (the key list is stale or failed): said
+     * here, without making the index unhealthy. */
+    n += (size_t)snprintf(body + n, cap - n, ", \"listing\": ");
+    if (store_listable(0, state)) n += json_string(body + n, cap - n, "ok");
+    else n += json_string(body + n, cap - n, state);
     n += (size_t)snprintf(body + n, cap - n, ", \"volumes\": [");
     for (int i = 0; i < http_cfg->nvolumes; i++) {
         n += (size_t)snprintf(body + n, cap - n, "%s{\"volume\": \"%s\", \"up\": %s",

@@ -31,6 +31,7 @@ static leveldb_cache_t *keylist_cache;
 static leveldb_writeoptions_t *keylist_wopts, *keylist_syncopts;
 static leveldb_readoptions_t *keylist_ropts;
 static leveldb_writebatch_t *keylist_batch;   /* keylist_add's queue */
+static unsigned long keylist_gen;             /* keylist_clear's so far */
 
 /* failed -- err from LevelDB's message (freed); always MKV_ERR. */
 static int failed(char *err, const char *what, char *lerr) {
@@ -44,6 +45,14 @@ static size_t tagged(char *out, enum keylist_set set, const char *key, size_t ke
     out[0] = keylist_tag[set];
     memcpy(out + 1, key, keylen);
     return keylen + 1;
+}
+
+int keylist_destroy(const char *path, char *err) {
+    leveldb_options_t *o = leveldb_options_create();
+    char *lerr = NULL;
+    leveldb_destroy_db(o, path, &lerr);
+    leveldb_options_destroy(o);
+    return lerr ? failed(err, "removal", lerr) : MKV_OK;
 }
 
 int keylist_open(const char *path, char *err) {
@@ -185,6 +194,7 @@ int keylist_clear(char *err) {
     }
     keylist_db = leveldb_open(keylist_opts, keylist_path, &lerr);
     if (keylist_db == NULL) rc = failed(err, "re-create", lerr);
+    keylist_gen++;
     pthread_rwlock_unlock(&keylist_lock);
     return rc;
 }
@@ -197,6 +207,7 @@ struct walk {
     char from[MKV_KEY_MAX + 1];   /* tagged key to seek to */
     size_t fromlen;
     int skip_equal;               /* the key at from was given already */
+    unsigned long gen;            /* keylist_gen when the walk began */
 };
 
 /* walk_batch -- up to KEYLIST_BATCH keys from one snapshot. Returns 1
@@ -208,9 +219,10 @@ static int walk_batch(struct walk *w, int (*fn)(const char *, size_t, void *), v
     int more = 0, n = 0;
 
     pthread_rwlock_rdlock(&keylist_lock);
-    if (keylist_db == NULL) {
+    if (keylist_db == NULL || keylist_gen != w->gen) {
         pthread_rwlock_unlock(&keylist_lock);
-        mkv_seterr(err, "key list is closed");
+        mkv_seterr(err, keylist_db ? "the key list was emptied for a rebuild during the walk"
+                                   : "the key list is closed");
         return MKV_ERR;
     }
     it = leveldb_create_iterator(keylist_db, keylist_ropts);
@@ -253,6 +265,9 @@ int keylist_each(enum keylist_set set, const char *prefix, size_t plen,
     w.prefix = prefix;
     w.plen = plen;
     w.skip_equal = 0;
+    pthread_rwlock_rdlock(&keylist_lock);
+    w.gen = keylist_gen;
+    pthread_rwlock_unlock(&keylist_lock);
     /* Begin at the greater of prefix and start. */
     w.fromlen = tagged(w.from, set, prefix, plen);
     if (start != NULL) {

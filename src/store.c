@@ -612,10 +612,15 @@ static int open_list(const char *path, int have_stamp, struct keylist_stamp *st)
     store_list_retry_at = store_list_retry_ms = 0;
     set_list_why("");
     if (keylist_open(lpath, lerr) != MKV_OK) {
-        log_msg("index: %s; listing is off", lerr);
-        set_list_why(lerr);
-        atomic_store(&store_list_state, LIST_OFF);
-        return 0;
+        /* Unreadable (damaged, say): it is only a copy, so start afresh. */
+        log_msg("index: %s; removing it, to build it again", lerr);
+        if (keylist_destroy(lpath, lerr) != MKV_OK || keylist_open(lpath, lerr) != MKV_OK) {
+            log_msg("index: %s; listing is off", lerr);
+            set_list_why(lerr);
+            atomic_store(&store_list_state, LIST_OFF);
+            return 0;
+        }
+        have_stamp = 0;
     }
     fresh = have_stamp && keylist_fresh(st) && !gdbm_needs_recovery(store_db);
     if (keylist_mark(NULL, lerr) != MKV_OK) {
@@ -623,7 +628,7 @@ static int open_list(const char *path, int have_stamp, struct keylist_stamp *st)
         do_list_failed(lerr);
     } else if (!fresh) {
         set_list_why(have_stamp ? "none was closed cleanly with this index file"
-                                : "the index file is new");
+                                : "there was none that could be read");
         atomic_store(&store_list_state, LIST_STALE);
     }
     if (fresh) {
@@ -931,6 +936,11 @@ int store_list(int unlinked, const char *prefix, size_t plen, const char *start,
                size_t slen, int after,
                int (*fn)(const char *key, size_t keylen, void *arg), void *arg,
                char *err) {
+    /* A walk of a list being rebuilt would end early without a word. */
+    if (atomic_load(&store_list_state) != LIST_READY) {
+        mkv_seterr(err, "the key list is not ready (being rebuilt, or failed)");
+        return MKV_ERR;
+    }
     return keylist_each(unlinked ? KEYLIST_UNLINKED : KEYLIST_LIVE, prefix, plen, start,
                         slen, after, fn, arg, err);
 }

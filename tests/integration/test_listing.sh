@@ -27,6 +27,9 @@ expect "paging the plain form by next_url ends too" 3 \
     "$($PY tests/integration/listing.py page "$URL" /pg/ 1 | wc -l)"
 expect "encoding takes only url" 400 "$(code "$URL/pg/?list&encoding=base64")"
 
+expect "/?health says listing is ok" ok \
+    "$(curl -s "$URL/?health" | $PY -c 'import json,sys; print(json.load(sys.stdin)["listing"])')"
+
 echo "# a paged listing while keys are PUT, DELETEd and UNLINKed"
 # counted OUTPUT -- show listing.py's lines and count its results.
 counted() {
@@ -71,6 +74,16 @@ start_index "$DB" "$VOL" || exit 1
 for _ in $(seq 100); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep 0.1; done
 expect "a missing list is rebuilt and right" "$want" "$(listed)"
 
+echo "# the list damaged while stopped"
+stop "$IPID"
+echo garbage >"$DB.keys/CURRENT"
+: >"$DB.log"
+start_index "$DB" "$VOL" || exit 1
+for _ in $(seq 100); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep 0.1; done
+expect "a damaged list is removed, rebuilt, and right" "$want" "$(listed)"
+grep -q "removing it, to build it again" "$DB.log" && ok "and the log says so" ||
+    bad "and the log says so" "$(grep 'key list' "$DB.log")"
+
 echo "# the index file written by another program while stopped"
 stop "$IPID"
 $PY -c 'import dbm.gnu,sys; d=dbm.gnu.open(sys.argv[1],"w"); d[b"/py/added"]=sys.argv[2].encode(); d.close()' "$DB" "$VOL"
@@ -80,6 +93,37 @@ for _ in $(seq 100); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep
 expect "a list older than the file is rebuilt: the new key is listed" \
     '{"next": "", "keys": ["/py/added"]}' "$(curl -s "$URL/py/?list")"
 stop "$IPID"
+
+echo "# the key list's disk fills up (its own 512 KiB tmpfs)"
+KDB=$WORK/kfull.db
+mkdir -p "$KDB.keys"
+if mount -t tmpfs -o size=512k tmpfs "$KDB.keys" 2>/dev/null; then
+    trap 'stop_all; umount -l "$KDB.keys" 2>/dev/null; cleanup' EXIT
+    start_index "$KDB" "$VOL" || exit 1
+    for _ in $(seq 100); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep 0.1; done
+    code -X PUT --data-binary x "$URL/kf/before" >/dev/null
+    free=$(df -k --output=avail "$KDB.keys" | tail -n 1)
+    head -c $((free * 1024)) /dev/zero >"$KDB.keys/filler" 2>/dev/null
+    sts=""
+    for i in $(seq 40); do sts="$sts $(code -X PUT --data-binary xxxxxxxxxxxxxxxx "$URL/kf/during$i")"; done
+    expect "PUTs still succeed while the key list cannot be written" "" "$(echo $sts | tr ' ' '\n' | grep -v '^201$')"
+    expect "GET still redirects" 302 "$(code "$URL/kf/during40")"
+    expect "listing answers 503" 503 "$(code "$URL/kf/?list")"
+    h=$(curl -s "$URL/?health")
+    case $h in
+    *'"listing": "the key list is stale ('*) ok "health says why listing stopped" ;;
+    *) bad "health says why listing stopped" "$h" ;;
+    esac
+    expect "and the index itself stays healthy" 200 "$(code "$URL/?health")"
+    rm -f "$KDB.keys/filler"
+    for _ in $(seq 100); do [ "$(code "$URL/kf/?list")" = 200 ] && break; sleep 0.1; done
+    expect "once there is room the list is rebuilt: every key is listed" 41 \
+        "$(curl -s "$URL/kf/?list" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["keys"]))')"
+    stop "$IPID"
+    umount "$KDB.keys" 2>/dev/null || umount -l "$KDB.keys"
+else
+    skip "cannot mount a tmpfs here (needs root): the key list's disk-full checks"
+fi
 
 echo "# a million keys in one listing"
 N=${LISTING_KEYS:-1000000}
