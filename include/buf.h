@@ -30,6 +30,9 @@ void buf_add_xml(struct buf *b, const char *s, size_t n);
  * empty-and-unallocated. b is reset. */
 char *buf_take(struct buf *b, size_t *len);
 
+/* buf_clear -- empty b, keeping its memory for what comes next. */
+void buf_clear(struct buf *b);
+
 /* buf_free -- release; b is reset. */
 void buf_free(struct buf *b);
 

@@ -78,6 +78,11 @@ char *buf_take(struct buf *b, size_t *len) {
     return p;
 }
 
+void buf_clear(struct buf *b) {
+    b->len = 0;
+    if (b->p) b->p[0] = '\0';
+}
+
 void buf_free(struct buf *b) {
     free(b->p);
     b->p = NULL;

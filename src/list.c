@@ -164,7 +164,7 @@ static ssize_t read_listing(void *cls, uint64_t pos, char *to, size_t max) {
     (void)pos;
     if (l->taken == l->out.len) {
         int ended = l->ended;
-        buf_free(&l->out);
+        buf_clear(&l->out); /* one buffer for the whole answer */
         l->taken = 0;
         if (ended) return MHD_CONTENT_READER_END_OF_STREAM;
         if (step(l) != MKV_OK) return MHD_CONTENT_READER_END_WITH_ERROR;
