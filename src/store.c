@@ -416,6 +416,7 @@ static void do_list_ready(void) {
 static int do_scan_chunk(datum *cursor, size_t n, char *err) {
     struct record r;
     char rerr[MKV_ERRLEN];
+    size_t queued = 0;
     datum k;
 
     k = cursor->dptr ? gdbm_nextkey(store_db, *cursor) : gdbm_firstkey(store_db);
@@ -429,6 +430,12 @@ static int do_scan_chunk(datum *cursor, size_t n, char *err) {
         } else {
             keylist_add(k.dptr, (size_t)k.dsize, set_of(&r));
             if (r.writing) do_orphan(k.dptr, (size_t)k.dsize);
+            /* A whole-file chunk (the last scan) is written in pieces. */
+            if (++queued % 4096 == 0 && keylist_flush(err) != MKV_OK) {
+                free(v.dptr);
+                free(k.dptr);
+                return MKV_ERR;
+            }
         }
         free(v.dptr);
         if (--n == 0) {

@@ -6,6 +6,7 @@
                                            are PUT, DELETEd and UNLINKed
   listing.py flat URL PID KEYS             one listing of every key while PUTs
                                            run: memory and PUT delay
+  listing.py puts URL PREFIX N             PUT PREFIX1..PREFIXN, a line each
 
 Each prints "ok - ..." / "not ok - ..." lines for lib.sh's counting."""
 import http.client
@@ -201,11 +202,20 @@ def cmd_flat(url, pid, nkeys):
     sys.exit(0 if ok else 1)
 
 
+def cmd_puts(url, prefix, n):
+    c = conn(url)
+    for i in range(1, int(n) + 1):
+        st, _ = request(c, "PUT", "%s%d" % (prefix, i), b"x")
+        print("PUT %s%d%s" % (prefix, i, "" if st == 201 else ": %d" % st))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "page":
         cmd_page(*sys.argv[2:])
     elif cmd == "model":
         cmd_model(sys.argv[2])
+    elif cmd == "puts":
+        cmd_puts(*sys.argv[2:])
     elif cmd == "flat":
         cmd_flat(*sys.argv[2:])

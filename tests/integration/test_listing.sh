@@ -132,7 +132,14 @@ build/mkindex "$WORK/big.db" "$N" "$VOL" || bad "mkindex wrote $N keys"
 # here, or it would be counted as the listing's.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4" \
     start_index "$WORK/big.db" "$VOL" || exit 1
+echo "# keys written while its list is first built: scans that writes disturbed are done again"
+for i in $(seq 300); do echo "PUT /busy/$i"; done >"$WORK/busy.want"
+$PY tests/integration/listing.py puts "$URL" /busy/ 300 >"$WORK/busy.got"
+expect "every PUT during the rebuild succeeded" "$(cat "$WORK/busy.want")" "$(cat "$WORK/busy.got")"
 for _ in $(seq 300); do [ "$(code "$URL/?list&limit=1")" = 200 ] && break; sleep 0.1; done
+expect "the rebuilt list holds the file's keys and every key written meanwhile" $((N + 300)) \
+    "$(curl -s "$URL/?list" | grep -o '"/' | wc -l)"
+echo "# $(grep -o 'key list built in .*' "$WORK/big.db.log")"
 counted "$($PY tests/integration/listing.py flat "$URL" "$IPID" "$N" 2>&1)"
 
 finish
