@@ -29,15 +29,20 @@ INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
 VOLUME_SRC = src/nginxconf.c src/supervise.c src/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
              tests/unit/test_creds \
-             tests/unit/test_key tests/unit/test_keyset tests/unit/test_opts \
+             tests/unit/test_key tests/unit/test_keyset \
+             tests/unit/test_nginxconf tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
              tests/unit/test_record tests/unit/test_ring tests/unit/test_s3xml \
              tests/unit/test_sigv4 tests/unit/test_volspace
+# The unit tests of mkv-volume's modules, linked with those instead of the
+# index's.
+VOLUME_TESTS = tests/unit/test_nginxconf
 
 INDEX_OBJ  = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(INDEX_SRC))
 VOLUME_OBJ = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \
              $(BUILD)/nginx_template.o
 LIB_OBJ    = $(filter-out $(BUILD)/index_main.o,$(INDEX_OBJ))
+VOLUME_LIB_OBJ = $(filter-out $(BUILD)/volume_main.o,$(VOLUME_OBJ))
 UNIT_BIN   = $(patsubst tests/unit/%,$(BUILD)/tests/%,$(UNIT_TESTS))
 
 # `make test` runs everything twice: as built, then built with ASan and
@@ -82,6 +87,11 @@ $(BUILD)/nginx_template.o: $(BUILD)/nginx_template.c
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS) -lcmocka
+
+$(patsubst tests/unit/%,$(BUILD)/tests/%,$(VOLUME_TESTS)): $(BUILD)/tests/%: \
+    tests/unit/%.c $(VOLUME_LIB_OBJ)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(VOLUME_LIB_OBJ) $(LIBS) -lcmocka
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
 	@mkdir -p $(BUILD)/fuzz
