@@ -16,8 +16,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD) $(WARN) $(CFLAGS) \
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
-COMMON_SRC = src/log.c src/volspace.c
-INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
+COMMON_SRC = src/buf.c src/log.c src/volspace.c
+INDEX_SRC  = src/autoindex.c src/bio.c src/checksum.c src/cleanup.c \
              src/copy.c src/creds.c src/delete.c src/erase.c src/get.c \
              src/health.c src/http.c src/index_main.c src/key.c src/keyset.c \
              src/list.c src/locks.c src/loop.c src/metrics.c src/opts.c \
@@ -26,7 +26,8 @@ INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
              src/ring.c src/s3.c src/s3auth.c src/s3list.c src/s3meta.c \
              src/s3multi.c src/s3obj.c src/s3xml.c src/sigv4.c src/space.c \
              src/store.c src/stream.c src/volclient.c
-VOLUME_SRC = src/nginxconf.c src/supervise.c src/volume_main.c
+VOLUME_SRC = src/conffile.c src/nginxbin.c src/nginxconf.c src/supervise.c \
+             src/voldir.c src/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
              tests/unit/test_creds \
              tests/unit/test_key tests/unit/test_keyset \

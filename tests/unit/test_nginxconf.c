@@ -1,7 +1,8 @@
 /* test_nginxconf.c -- rendering nginx's config for a volume: the shipped
  * template against golden files computed independently (with Python, by
  * tests/unit/golden/nginx_golden.py), placeholders anywhere, nginx's own
- * @names passed through, and bad templates and inputs refused. */
+ * @names passed through, bad templates and inputs refused, and the
+ * config file written under TMPDIR (conffile.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
+#include "conffile.h"
 #include "mkv.h"
 #include "nginxconf.h"
 
@@ -53,29 +56,30 @@ static int files_in_tmpdir(void) {
 }
 
 /* render -- tmpl rendered for v and b; MKV_OK with *text (the caller's)
- * or MKV_ERR with err set and no file left behind. */
+ * or MKV_ERR with err set and nothing allocated. */
 static int render(const char *tmpl, const struct nginxconf_volume *v,
-                  const struct nginxconf_build *b, char **text, char *err) {
-    char path[4096];
-    int rc = nginxconf_render(tmpl, v, b, path, sizeof(path), err);
+                  const struct nginxbin_build *b, char **text, char *err) {
+    struct buf out = {NULL, 0, 0, 0};
+    size_t len;
+    int rc = nginxconf_render(tmpl, v, b, &out, err);
     *text = NULL;
     if (rc != MKV_OK) {
-        assert_int_equal(files_in_tmpdir(), 0);
+        assert_null(out.p);
         return rc;
     }
-    assert_int_equal(strncmp(path, tmpdir, strlen(tmpdir)), 0);
-    *text = slurp(path);
-    assert_int_equal(unlink(path), 0);
+    *text = buf_take(&out, &len);
+    assert_non_null(*text);
+    assert_int_equal(strlen(*text), len);
     return MKV_OK;
 }
 
 /* The volume of nginx-root.conf: as root, writers limited. */
-static void root_volume(struct nginxconf_volume *v, struct nginxconf_build *b) {
+static void root_volume(struct nginxconf_volume *v, struct nginxbin_build *b) {
     memset(v, 0, sizeof(*v));
-    strcpy(v->root, "/srv/vol");
-    strcpy(v->state, "/srv/vol/.nginx");
-    strcpy(v->user, "www-data");
-    strcpy(v->group, "adm");
+    strcpy(v->dir.root, "/srv/vol");
+    strcpy(v->dir.state, "/srv/vol/.nginx");
+    strcpy(v->dir.user, "www-data");
+    strcpy(v->dir.group, "adm");
     v->port = 3001;
     strcpy(v->writers, "127.0.0.1,::1/128,10.0.0.0/8");
     b->dav = b->proxy = b->fastcgi = b->uwsgi = b->scgi = 1;
@@ -83,7 +87,7 @@ static void root_volume(struct nginxconf_volume *v, struct nginxconf_build *b) {
 
 static void the_shipped_template_as_root_matches_its_golden_file(void **state) {
     struct nginxconf_volume v;
-    struct nginxconf_build b;
+    struct nginxbin_build b;
     char err[MKV_ERRLEN] = "", *got, *want = slurp(GOLDEN "nginx-root.conf");
     (void)state;
     root_volume(&v, &b);
@@ -95,12 +99,12 @@ static void the_shipped_template_as_root_matches_its_golden_file(void **state) {
 
 static void the_shipped_template_as_a_user_matches_its_golden_file(void **state) {
     struct nginxconf_volume v;
-    struct nginxconf_build b = {1, 1, 0, 1, 0};
+    struct nginxbin_build b = {1, 1, 0, 1, 0};
     char err[MKV_ERRLEN] = "", *got, *want = slurp(GOLDEN "nginx-user.conf");
     (void)state;
     memset(&v, 0, sizeof(v));
-    strcpy(v.root, "/tmp/a volume");
-    strcpy(v.state, "/tmp/a volume/.nginx");
+    strcpy(v.dir.root, "/tmp/a volume");
+    strcpy(v.dir.state, "/tmp/a volume/.nginx");
     v.port = 65535;
     assert_int_equal(render(nginx_template, &v, &b, &got, err), MKV_OK);
     assert_string_equal(got, want);
@@ -110,7 +114,7 @@ static void the_shipped_template_as_a_user_matches_its_golden_file(void **state)
 
 static void placeholders_are_filled_anywhere_and_other_at_signs_kept(void **state) {
     struct nginxconf_volume v;
-    struct nginxconf_build b;
+    struct nginxbin_build b;
     char err[MKV_ERRLEN] = "", *got;
     (void)state;
     root_volume(&v, &b);
@@ -123,7 +127,7 @@ static void placeholders_are_filled_anywhere_and_other_at_signs_kept(void **stat
 
 static void an_unknown_placeholder_is_refused(void **state) {
     struct nginxconf_volume v;
-    struct nginxconf_build b;
+    struct nginxbin_build b;
     char err[MKV_ERRLEN] = "", *got;
     (void)state;
     root_volume(&v, &b);
@@ -136,7 +140,7 @@ static void an_unknown_placeholder_is_refused(void **state) {
 
 static void writers_need_the_writers_placeholder(void **state) {
     struct nginxconf_volume v;
-    struct nginxconf_build b;
+    struct nginxbin_build b;
     char err[MKV_ERRLEN] = "", *got;
     (void)state;
     root_volume(&v, &b);
@@ -151,24 +155,24 @@ static void writers_need_the_writers_placeholder(void **state) {
 
 static void a_path_nginx_cannot_quote_is_refused(void **state) {
     struct nginxconf_volume v;
-    struct nginxconf_build b;
+    struct nginxbin_build b;
     char err[MKV_ERRLEN] = "", *got;
     (void)state;
     root_volume(&v, &b);
-    strcpy(v.root, "/srv/a\"b");
+    strcpy(v.dir.root, "/srv/a\"b");
     assert_int_equal(render(nginx_template, &v, &b, &got, err), MKV_ERR);
     assert_string_equal(err, "volume path /srv/a\"b contains a character nginx config "
                              "cannot hold (double quote, backslash, $ or a control "
                              "character); choose another");
     root_volume(&v, &b);
-    strcpy(v.group, "a$b");
+    strcpy(v.dir.group, "a$b");
     assert_int_equal(render(nginx_template, &v, &b, &got, err), MKV_ERR);
     assert_int_equal(strncmp(err, "group name a$b contains", 23), 0);
 }
 
 static void a_port_out_of_range_is_refused(void **state) {
     struct nginxconf_volume v;
-    struct nginxconf_build b;
+    struct nginxbin_build b;
     char err[MKV_ERRLEN] = "", *got;
     (void)state;
     root_volume(&v, &b);
@@ -189,6 +193,24 @@ static void writers_lists_are_checked(void **state) {
     assert_int_equal(nginxconf_writers("", out, err), MKV_ERR);
     assert_int_equal(nginxconf_writers("1.2.3.4/", out, err), MKV_ERR);
     assert_int_equal(nginxconf_writers("example.com", out, err), MKV_ERR);
+}
+
+static void the_config_file_holds_the_text_and_goes_under_tmpdir(void **state) {
+    char path[4096], err[MKV_ERRLEN] = "", *got;
+    size_t n = strlen(tmpdir);
+    (void)state;
+    assert_int_equal(conffile_write("listen 1;\n", 10, path, sizeof(path), err), MKV_OK);
+    assert_int_equal(strncmp(path, tmpdir, n), 0);
+    assert_int_equal(strncmp(path + n, "/mkv-volume-", 12), 0);
+    assert_string_equal(path + strlen(path) - 5, ".conf");
+    got = slurp(path);
+    assert_string_equal(got, "listen 1;\n");
+    free(got);
+    assert_int_equal(unlink(path), 0);
+    /* No room for the path: refused, and no file made. */
+    assert_int_equal(conffile_write("x", 1, path, n + 10, err), MKV_ERR);
+    assert_int_equal(strncmp(err, "TMPDIR=", 7), 0);
+    assert_int_equal(files_in_tmpdir(), 0);
 }
 
 static int setup(void **state) {
@@ -212,6 +234,7 @@ int main(void) {
         cmocka_unit_test(a_path_nginx_cannot_quote_is_refused),
         cmocka_unit_test(a_port_out_of_range_is_refused),
         cmocka_unit_test(writers_lists_are_checked),
+        cmocka_unit_test(the_config_file_holds_the_text_and_goes_under_tmpdir),
     };
     return cmocka_run_group_tests_name("nginxconf", tests, setup, teardown);
 }
