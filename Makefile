@@ -34,10 +34,11 @@ UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
              tests/unit/test_nginxconf tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
              tests/unit/test_record tests/unit/test_ring tests/unit/test_s3xml \
-             tests/unit/test_sigv4 tests/unit/test_volspace
+             tests/unit/test_sigv4 tests/unit/test_supervise \
+             tests/unit/test_volspace
 # The unit tests of mkv-volume's modules, linked with those instead of the
 # index's.
-VOLUME_TESTS = tests/unit/test_nginxconf
+VOLUME_TESTS = tests/unit/test_nginxconf tests/unit/test_supervise
 
 INDEX_OBJ  = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(INDEX_SRC))
 VOLUME_OBJ = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \

@@ -264,6 +264,15 @@ static void stop(struct sup *s) {
                 (int)s->master);
 }
 
+long supervise_backoff(long *backoff_ms, long long ran_ms) {
+    long delay;
+    if (ran_ms >= SUPERVISE_STABLE_MS) *backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
+    delay = *backoff_ms;
+    *backoff_ms *= 2;
+    if (*backoff_ms > SUPERVISE_BACKOFF_MAX_MS) *backoff_ms = SUPERVISE_BACKOFF_MAX_MS;
+    return delay;
+}
+
 /* master_exited -- the master is gone without being asked to. Clean up
  * its group; fail on a first start that did not last, else schedule a
  * restart with backoff. */
@@ -280,11 +289,7 @@ static int master_exited(struct sup *s, char *err) {
                    "messages above", what, ran);
         return MKV_ERR;
     }
-    if (ran >= SUPERVISE_STABLE_MS) s->backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
-    delay = s->backoff_ms;
-    s->backoff_ms *= 2;
-    if (s->backoff_ms > SUPERVISE_BACKOFF_MAX_MS)
-        s->backoff_ms = SUPERVISE_BACKOFF_MAX_MS;
+    delay = supervise_backoff(&s->backoff_ms, ran);
     s->restarts++;
     s->next_start_ms = now + delay;
     log_msg("nginx exited (%s); restart #%d in %ld ms", what, s->restarts,
