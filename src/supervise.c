@@ -63,12 +63,8 @@ int supervise_init(char *err) {
     return MKV_OK;
 }
 
-/* now_ms -- a monotonic clock in milliseconds. */
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* now_ms -- mkv_now_ms() in whole milliseconds, as the loop counts. */
+static long long now_ms(void) { return (long long)mkv_now_ms(); }
 
 /* describe -- put "exit status N" or "signal N" for a wait status in buf. */
 static const char *describe(int status, char *buf, size_t len) {
