@@ -16,7 +16,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD) $(WARN) $(CFLAGS) \
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -pthread
 
 # Keep these lists alphabetical.
-COMMON_SRC = src/buf.c src/log.c src/volspace.c
+COMMON_SRC = src/buf.c src/log.c src/mkv.c src/volspace.c
 INDEX_SRC  = src/autoindex.c src/bio.c src/checksum.c src/cleanup.c \
              src/copy.c src/creds.c src/delete.c src/erase.c src/get.c \
              src/health.c src/http.c src/index_main.c src/key.c src/keyset.c \
