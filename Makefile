@@ -99,7 +99,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
 	@mkdir -p $(BUILD)/fuzz
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) $(LIBS)
 
-# The load generator test_load.sh and scripts/bench.sh drive the index with.
+# The load generator test_load.sh and scripts/bench.sh drive the index with
+# (make test and make bench build it).
 $(BUILD)/thrasher: tests/bench/thrasher.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -Wextra -o $@ $< $(shell pkg-config --cflags --libs libcurl) -pthread
@@ -141,8 +142,8 @@ fuzz-bin: $(FUZZ_BIN)
 
 # Speed and memory, as ratios to references measured in the same run.
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@sh scripts/bench.sh
+	@$(MAKE) --no-print-directory all $(BUILD)/thrasher
+	@bash scripts/bench.sh
 
 # Installed: the binaries, the nginx template (for reference and as a base
 # for MKV_VOLUME_TEMPLATE; mkv-volume has its own copy compiled in), the
