@@ -16,8 +16,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD) $(WARN) $(CFLAGS) \
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -lleveldb -pthread
 
 # Keep these lists alphabetical.
-COMMON_SRC = src/log.c src/volspace.c
-INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
+COMMON_SRC = src/buf.c src/log.c src/mkv.c src/volspace.c
+INDEX_SRC  = src/autoindex.c src/bio.c src/checksum.c src/cleanup.c \
              src/copy.c src/creds.c src/delete.c src/erase.c src/get.c \
              src/health.c src/http.c src/index_main.c src/key.c src/keylist.c \
              src/list.c src/locks.c src/loop.c src/metrics.c src/opts.c \
@@ -26,18 +26,25 @@ INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
              src/ring.c src/s3.c src/s3auth.c src/s3list.c src/s3meta.c \
              src/s3multi.c src/s3obj.c src/s3xml.c src/sigv4.c src/space.c \
              src/store.c src/stream.c src/volclient.c
-VOLUME_SRC = src/nginxconf.c src/supervise.c src/volume_main.c
+VOLUME_SRC = src/conffile.c src/nginxbin.c src/nginxconf.c src/supervise.c \
+             src/voldir.c src/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
              tests/unit/test_creds \
-             tests/unit/test_key tests/unit/test_keylist tests/unit/test_opts \
+             tests/unit/test_key tests/unit/test_keylist \
+             tests/unit/test_nginxconf tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
              tests/unit/test_record tests/unit/test_ring tests/unit/test_s3xml \
-             tests/unit/test_sigv4 tests/unit/test_volspace
+             tests/unit/test_sigv4 tests/unit/test_supervise \
+             tests/unit/test_volspace
+# The unit tests of mkv-volume's modules, linked with those instead of the
+# index's.
+VOLUME_TESTS = tests/unit/test_nginxconf tests/unit/test_supervise
 
 INDEX_OBJ  = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(INDEX_SRC))
 VOLUME_OBJ = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \
              $(BUILD)/nginx_template.o
 LIB_OBJ    = $(filter-out $(BUILD)/index_main.o,$(INDEX_OBJ))
+VOLUME_LIB_OBJ = $(filter-out $(BUILD)/volume_main.o,$(VOLUME_OBJ))
 UNIT_BIN   = $(patsubst tests/unit/%,$(BUILD)/tests/%,$(UNIT_TESTS))
 
 # `make test` runs everything twice: as built, then built with ASan and
@@ -83,11 +90,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS) -lcmocka
 
+$(patsubst tests/unit/%,$(BUILD)/tests/%,$(VOLUME_TESTS)): $(BUILD)/tests/%: \
+    tests/unit/%.c $(VOLUME_LIB_OBJ)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(VOLUME_LIB_OBJ) $(LIBS) -lcmocka
+
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
 	@mkdir -p $(BUILD)/fuzz
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) $(LIBS)
 
-# The load generator test_load.sh and scripts/bench.sh drive the index with.
+# The load generator test_load.sh and scripts/bench.sh drive the index with
+# (make test and make bench build it).
 $(BUILD)/thrasher: tests/bench/thrasher.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -Wextra -o $@ $< $(shell pkg-config --cflags --libs libcurl) -pthread
@@ -135,7 +148,7 @@ fuzz-bin: $(FUZZ_BIN)
 # Speed and memory, as ratios to references measured in the same run.
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/thrasher $(BUILD)/mkindex
-	@sh scripts/bench.sh
+	@bash scripts/bench.sh
 	@bash scripts/bench-scale.sh
 
 # Installed: the binaries, the nginx template (for reference and as a base

@@ -1,6 +1,9 @@
-/* buf.h -- a growable byte buffer for answers built in memory (S3's XML
- * documents, signing strings). Out of memory is sticky: every later add
- * is a no-op and failed stays set, so a builder checks once at the end. */
+/* buf.h -- the growable byte buffer, for whatever is built in memory: S3's
+ * XML documents and signing strings, the metrics text, a volume's body
+ * read whole, mkv-volume's nginx config. A zeroed struct buf is empty.
+ * Failure is sticky: after an allocation (or a vsnprintf) fails, every
+ * later add is a no-op and failed stays set, so a builder checks once at
+ * the end. */
 #ifndef MKV_BUF_H
 #define MKV_BUF_H
 

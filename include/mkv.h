@@ -22,7 +22,8 @@
 #define MKV_CONTAINER(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-/* mkv_now_ms -- a monotonic clock, in milliseconds. */
+/* mkv_now_ms -- the monotonic clock every module reads, in milliseconds
+ * (mkv.c). */
 double mkv_now_ms(void);
 
 /* mkv_seterr -- format a message into err (which may be NULL). */

@@ -46,6 +46,14 @@ int supervise_init(char *err);
  * Either way no child is left behind. Requires supervise_init(). */
 int supervise_run(char *const argv[], const char *temp_dir, char *err);
 
+/* supervise_backoff -- how long to wait before restarting a master that
+ * ran ran_ms before it died. *backoff_ms is the delay the next restart
+ * would get (SUPERVISE_BACKOFF_MIN_MS at first); a run of at least
+ * SUPERVISE_STABLE_MS resets it to that minimum. Returns the delay and
+ * doubles *backoff_ms, up to SUPERVISE_BACKOFF_MAX_MS, for the restart
+ * after. No clock, no I/O: the loop's arithmetic alone. */
+long supervise_backoff(long *backoff_ms, long long ran_ms);
+
 /* supervise_every -- while supervise_run runs, call fn() every ms
  * milliseconds from its loop (nginx running or not); fn must not block. */
 void supervise_every(long ms, void (*fn)(void));

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # bench.sh -- `make bench`: cmkv's speed and memory as ratios to references
 # measured in the same run, on a local cluster on loopback.
 #
@@ -25,6 +25,14 @@
 #      start-up time, memory, file size); the 1M-key file is cached in
 #      build/bench-1m.db
 #
+# Each group of rows is one function (bench_fetch, bench_thrasher,
+# bench_big_value, bench_scale KEYS), called in order at the end; a new
+# row goes in its group's function, or in a new function called there.
+# Volumes, free ports and stopping everything come from the integration
+# tests' tests/integration/lib.sh; the index is started through
+# scripts/bench/launch.py to time its start-up; scripts/bench/mkdb.py
+# writes the large index; make builds build/thrasher.
+#
 # Environment: BENCH_SECONDS (default 10) for each wrk/hey run,
 # BENCH_ROUNDS (10000) and BENCH_THREADS (16) for the thrasher,
 # BENCH_BIG_MIB (256) for the big value, BENCH_KEYS (1000000) for scale;
@@ -38,13 +46,11 @@ ROUNDS=${BENCH_ROUNDS:-10000}
 THREADS=${BENCH_THREADS:-16}
 BIG_MIB=${BENCH_BIG_MIB:-256}
 NKEYS=${BENCH_KEYS:-1000000}
-PY=/usr/bin/python3
 HZ=$(getconf CLK_TCK)
+PY=/usr/bin/python3
 BIN=${MKV_BIN:-bin}
 # The cached big index: bump DB_VERSION when its layout changes.
 DB_VERSION=1
-DB_CACHE=build/bench-1m.db
-[ "$NKEYS" = 1000000 ] || DB_CACHE=build/bench-$NKEYS-keys.db
 
 say() { echo "bench: $*" >&2; }
 die() { say "$*"; BROKEN=1; exit 1; }
@@ -52,6 +58,11 @@ die() { say "$*"; BROKEN=1; exit 1; }
 for v in "$SECS" "$ROUNDS" "$THREADS" "$BIG_MIB" "$NKEYS"; do
     case "$v" in ''|*[!0-9]*|0*) die "BENCH_* settings must be positive integers" ;; esac
 done
+
+# db_cache N -- where the N-key index is cached between runs.
+db_cache() {
+    if [ "$1" = 1000000 ]; then echo build/bench-1m.db; else echo "build/bench-$1-keys.db"; fi
+}
 
 # --- tools -------------------------------------------------------------
 
@@ -80,28 +91,22 @@ if [ ! -x "$BIN/mkv-index" ] || [ ! -x "$BIN/mkv-volume" ]; then
     die "no $BIN/mkv-index or $BIN/mkv-volume; run make all"
 fi
 
-mkdir -p build
-# shellcheck disable=SC2046
-cc -O2 -Wall -Wextra -o build/thrasher tests/bench/thrasher.c \
-    $(pkg-config --cflags --libs libcurl) -pthread || die "cannot build the thrasher"
+[ -x build/thrasher ] || die "no build/thrasher; run make build/thrasher (make bench builds it)"
 
 # --- processes -----------------------------------------------------------
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/cmkv-bench.XXXXXX") || die "mktemp failed"
-PIDS=""
+# lib.sh makes WORK (here under TMPDIR), keeps PIDS and stops them
+# (stop_all); it gives free_port, wait_http, start_volume and code.
+LIB_WORK_TEMPLATE=${TMPDIR:-/tmp}/cmkv-bench.XXXXXX
+# shellcheck source=tests/integration/lib.sh
+. tests/integration/lib.sh
+[ -d "$WORK" ] || die "mktemp failed"
 VOL_LPIDS=""   # the volume launchers; their nginx are their descendants
 
 # shellcheck disable=SC2317 # called from the trap
-cleanup() {
+bench_cleanup() {
     trap - EXIT HUP INT PIPE TERM
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    for p in $PIDS; do
-        for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$p" 2>/dev/null
-    done
+    stop_all
     wait 2>/dev/null
     # Keep the daemons' logs when something broke.
     if [ "${BROKEN:-0}" -ne 0 ] && [ -d "$WORK" ]; then
@@ -113,16 +118,11 @@ cleanup() {
 }
 # A signal would end the shell without the EXIT trap: turn each into an
 # exit (PIPE too, for `make bench | head`).
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 141' PIPE
 trap 'exit 143' TERM
-
-# free_port -- a TCP port nothing listens on right now.
-free_port() {
-    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # port_is_free PORT -- true if PORT can be bound on all interfaces.
 port_is_free() {
@@ -131,22 +131,12 @@ port_is_free() {
 
 now_ns() { date +%s%N; }
 
-# wait_http URL PID -- until URL answers anything; false if PID died or
-# 10 s went by.
-wait_http() {
-    _end=$(($(now_ns) + 10000000000))
-    until curl -s -o /dev/null --max-time 1 "$1"; do
-        kill -0 "$2" 2>/dev/null || return 1
-        [ "$(now_ns)" -lt "$_end" ] || return 1
-    done
-}
-
 # forget PID... -- stop these (SIGTERM, then SIGKILL after 10 s) and drop
 # them from PIDS.
 forget() {
     for p in "$@"; do kill "$p" 2>/dev/null; done
     for p in "$@"; do
-        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        stop "$p"
         kill -9 "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
@@ -162,80 +152,23 @@ unlist() {
     PIDS=$_rest
 }
 
-# start_volume N PORT -- bin/mkv-volume on PORT with data in WORK/vN.
-start_volume() {
-    "$BIN"/mkv-volume "$2" "$WORK/v$1" >"$WORK/v$1.log" 2>&1 &
-    PIDS="$PIDS $!"
-    VOL_LPIDS="$VOL_LPIDS $!"
-    wait_http "http://127.0.0.1:$2/" "$!" ||
-        { cat "$WORK/v$1.log" >&2; die "volume $1 on port $2 did not start"; }
+# bench_volume N PORT -- bin/mkv-volume on PORT with data in WORK/vN.
+bench_volume() {
+    start_volume "$WORK/v$1" "$2" >&2 || die "volume $1 on port $2 did not start"
+    VOL_LPIDS="$VOL_LPIDS $VPID"
 }
 
-# The index is started through this launcher so that its start-up can be
-# timed to the millisecond (a curl loop here costs ~40 ms a try): it forks,
-# execs the index in the child and polls the port until an HTTP request
-# gets an answer (UP); then, since the index may go on loading its key
-# sets for listing in the background, until GET /?list&limit=1 stops
-# answering 503 (READY). It writes "PID UP READY" ("-" for a time never
-# reached) to INFO, then stays the index's parent: it passes SIGINT and
-# SIGTERM on and exits with its status.
-cat >"$WORK/launch.py" <<'PYEOF'
-import os, signal, socket, sys, time
-info, port, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-t0 = time.monotonic()
-pid = os.fork()
-if pid == 0:
-    try:
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        os.execv(argv[0], argv)
-    finally:
-        os._exit(127)
-for s in (signal.SIGINT, signal.SIGTERM):
-    signal.signal(s, lambda n, f: os.kill(pid, n))
-
-def status(path):
-    """The status of GET path, 0 for no answer."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
-            c.sendall(b"GET " + path + b" HTTP/1.0\r\n\r\n")
-            line = c.recv(64).split(b" ")
-            return int(line[1]) if len(line) > 1 and line[1].isdigit() else 0
-    except OSError:
-        return 0
-
-def wait_for(ok, limit, pause):
-    while time.monotonic() - t0 < limit:
-        if ok():
-            return time.monotonic() - t0
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return None
-        time.sleep(pause)
-    return None
-
-up = wait_for(lambda: status(b"/") != 0, 10, 0.001)
-ready = up and wait_for(lambda: status(b"/?list&limit=1") != 503, 60, 0.01)
-fmt = lambda t: "-" if t is None else "%.4f" % t
-with open(info + ".tmp", "w") as f:
-    f.write("%d %s %s\n" % (pid, fmt(up), fmt(ready)))
-os.rename(info + ".tmp", info)
-try:
-    st = os.waitpid(pid, 0)[1]
-except ChildProcessError:   # reaped by wait_for: it died early
-    st = 1 << 8
-sys.exit(os.waitstatus_to_exitcode(st) & 255)
-PYEOF
-
-# start_index NAME PORT DBFILE ARGS... -- bin/mkv-index (through the
-# launcher), logging to WORK/NAME.log; sets IPID to the index's pid, LPID
-# to the launcher's, STARTUP_S to the seconds from exec until the port
-# answered and READY_S until it was ready to list (the load runs start
-# only then).
-start_index() {
+# start_timed_index NAME PORT DBFILE ARGS... -- bin/mkv-index (through
+# scripts/bench/launch.py), logging to WORK/NAME.log; sets IPID to the
+# index's pid, LPID to the launcher's, STARTUP_S to the seconds from exec
+# until the port answered and READY_S until it was ready to list (the load
+# runs start only then).
+start_timed_index() {
     _name=$1 _port=$2 _db=$3
     shift 3
     _info=$WORK/$_name.started
     rm -f "$_info"
-    $PY "$WORK/launch.py" "$_info" "$_port" "$BIN/mkv-index" --port "$_port" \
+    $PY scripts/bench/launch.py "$_info" "$_port" "$BIN/mkv-index" --port "$_port" \
         --index "$_db" "$@" >"$WORK/$_name.log" 2>&1 &
     LPID=$!
     PIDS="$PIDS $LPID"
@@ -258,6 +191,7 @@ start_index() {
 # --- measuring -----------------------------------------------------------
 
 BROKEN=0
+DB_NOTES=""
 ROWS=$WORK/rows
 : >"$ROWS"
 
@@ -360,95 +294,104 @@ judge() {
 
 # --- the cluster ---------------------------------------------------------
 
-# Volume 1 gets the port the cached 1M-key index points at, when free, so
-# that its records name a live volume and the cache stays valid.
-V1=""
-if [ -f "$DB_CACHE.version" ]; then
-    cached=$(sed -n 's/^volume=localhost:\([0-9]*\)$/\1/p' "$DB_CACHE.version")
-    [ -n "$cached" ] && port_is_free "$cached" && V1=$cached
-fi
-[ -n "$V1" ] || V1=$(free_port)
-V2=$(free_port)
-V3=$(free_port)
-IPORT=$(free_port)
-NPORT=$(free_port)
-VOLS="localhost:$V1 localhost:$V2 localhost:$V3"
+# start_reference -- stock nginx on NPORT, a fixed 404 from its config
+# alone; sets NGINX_PID and NGINX_WORKERS.
+start_reference() {
+    mkdir -p "$WORK/ref"
+    nginx_v=$("$NGINX" -V 2>&1)
+    {
+        echo "daemon off;"
+        echo "worker_processes auto;"
+        echo "pid $WORK/ref/nginx.pid;"
+        echo "error_log stderr warn;"
+        echo "events { worker_connections 4096; }"
+        echo "http {"
+        echo "    access_log off;"
+        echo "    keepalive_requests 100000;"
+        echo "    client_body_temp_path $WORK/ref/body;"
+        for m in proxy fastcgi uwsgi scgi; do
+            case "$nginx_v" in
+            *"--without-http_${m}_module"*) ;;
+            *) echo "    ${m}_temp_path $WORK/ref/$m;" ;;
+            esac
+        done
+        echo "    server {"
+        echo "        listen 127.0.0.1:$NPORT;"
+        echo "        location / { return 404; }"
+        echo "    }"
+        echo "}"
+    } >"$WORK/ref/nginx.conf"
+    "$NGINX" -e stderr -p "$WORK/ref" -c "$WORK/ref/nginx.conf" >"$WORK/ref.log" 2>&1 &
+    NGINX_PID=$!
+    PIDS="$PIDS $NGINX_PID"
+    wait_http "http://127.0.0.1:$NPORT/" ||
+        { cat "$WORK/ref.log" >&2; die "reference nginx on port $NPORT did not start"; }
+    NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
+    [ -n "$NGINX_WORKERS" ] || die "reference nginx has no workers"
+}
 
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-say "data under $WORK (load average $LOAD0)"
-start_volume 1 "$V1"
-start_volume 2 "$V2"
-start_volume 3 "$V3"
+# start_cluster -- the three volumes, the reference nginx and the main
+# index (MAIN_LPID, MAIN_IPID, URL), and the answers the rows rely on.
+start_cluster() {
+    # Volume 1 gets the port the cached index points at, when free, so
+    # that its records name a live volume and the cache stays valid.
+    V1=""
+    _cache=$(db_cache "$NKEYS")
+    if [ -f "$_cache.version" ]; then
+        cached=$(sed -n 's/^volume=localhost:\([0-9]*\)$/\1/p' "$_cache.version")
+        [ -n "$cached" ] && port_is_free "$cached" && V1=$cached
+    fi
+    [ -n "$V1" ] || V1=$(free_port)
+    V2=$(free_port)
+    V3=$(free_port)
+    IPORT=$(free_port)
+    NPORT=$(free_port)
+    VOLS="localhost:$V1 localhost:$V2 localhost:$V3"
 
-# The reference: stock nginx, a fixed 404 from its config alone.
-mkdir -p "$WORK/ref"
-nginx_v=$("$NGINX" -V 2>&1)
-{
-    echo "daemon off;"
-    echo "worker_processes auto;"
-    echo "pid $WORK/ref/nginx.pid;"
-    echo "error_log stderr warn;"
-    echo "events { worker_connections 4096; }"
-    echo "http {"
-    echo "    access_log off;"
-    echo "    keepalive_requests 100000;"
-    echo "    client_body_temp_path $WORK/ref/body;"
-    for m in proxy fastcgi uwsgi scgi; do
-        case "$nginx_v" in
-        *"--without-http_${m}_module"*) ;;
-        *) echo "    ${m}_temp_path $WORK/ref/$m;" ;;
-        esac
-    done
-    echo "    server {"
-    echo "        listen 127.0.0.1:$NPORT;"
-    echo "        location / { return 404; }"
-    echo "    }"
-    echo "}"
-} >"$WORK/ref/nginx.conf"
-"$NGINX" -e stderr -p "$WORK/ref" -c "$WORK/ref/nginx.conf" >"$WORK/ref.log" 2>&1 &
-NGINX_PID=$!
-PIDS="$PIDS $NGINX_PID"
-wait_http "http://127.0.0.1:$NPORT/" "$NGINX_PID" ||
-    { cat "$WORK/ref.log" >&2; die "reference nginx on port $NPORT did not start"; }
-NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
-[ -n "$NGINX_WORKERS" ] || die "reference nginx has no workers"
+    LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+    say "data under $WORK (load average $LOAD0)"
+    bench_volume 1 "$V1"
+    bench_volume 2 "$V2"
+    bench_volume 3 "$V3"
+    start_reference
 
-# shellcheck disable=SC2086
-start_index index "$IPORT" "$WORK/index.db" $VOLS
-MAIN_LPID=$LPID MAIN_IPID=$IPID
-URL=http://127.0.0.1:$IPORT
+    # shellcheck disable=SC2086
+    start_timed_index index "$IPORT" "$WORK/index.db" $VOLS
+    MAIN_LPID=$LPID MAIN_IPID=$IPID
+    URL=http://127.0.0.1:$IPORT
 
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$@"; }
-
-# Sanity: the answers the load runs below rely on.
-MISSING=/bench/missing-key
-PRESENT=/bench/present-key
-[ "$(code "$URL$MISSING")" = 404 ] || broken "GET of a missing key is not 404"
-[ "$(code "http://127.0.0.1:$NPORT$MISSING")" = 404 ] || broken "reference nginx does not answer 404"
-[ "$(code -X PUT --data-binary bigswag "$URL$PRESENT")" = 201 ] || broken "PUT of the present key is not 201"
-[ "$(code "$URL$PRESENT")" = 302 ] || broken "GET of a present key is not 302"
-[ "$(curl -s -L --max-time 30 "$URL$PRESENT")" = bigswag ] || broken "GET -L of the present key is not its value"
+    # Sanity: the answers the load runs below rely on.
+    MISSING=/bench/missing-key
+    PRESENT=/bench/present-key
+    [ "$(code "$URL$MISSING")" = 404 ] || broken "GET of a missing key is not 404"
+    [ "$(code "http://127.0.0.1:$NPORT$MISSING")" = 404 ] || broken "reference nginx does not answer 404"
+    [ "$(code -X PUT --data-binary bigswag "$URL$PRESENT")" = 201 ] || broken "PUT of the present key is not 201"
+    [ "$(code "$URL$PRESENT")" = 302 ] || broken "GET of a present key is not 302"
+    [ "$(curl -s -L --max-time 30 "$URL$PRESENT")" = bigswag ] || broken "GET -L of the present key is not its value"
+}
 
 # --- 1 and 2: fetches ------------------------------------------------------
 
-say "1. fetch missing"
-run_wrk "$URL$MISSING" 4xx "$MAIN_IPID";           idx_wrk404=$RATE idx_cpu404=$CPU_US
-# shellcheck disable=SC2086
-run_wrk "http://127.0.0.1:$NPORT$MISSING" 4xx $NGINX_WORKERS; ngx_wrk404=$RATE ngx_cpu404=$CPU_US
-run_hey "$URL$MISSING" 404;                        idx_hey404=$RATE
-run_hey "http://127.0.0.1:$NPORT$MISSING" 404;     ngx_hey404=$RATE
-say "2. fetch present"
-run_wrk "$URL$PRESENT" 3xx "$MAIN_IPID";           idx_wrk302=$RATE idx_cpu302=$CPU_US
-run_hey "$URL$PRESENT" 200;                        idx_hey302=$RATE
+bench_fetch() {
+    say "1. fetch missing"
+    run_wrk "$URL$MISSING" 4xx "$MAIN_IPID";           idx_wrk404=$RATE idx_cpu404=$CPU_US
+    # shellcheck disable=SC2086
+    run_wrk "http://127.0.0.1:$NPORT$MISSING" 4xx $NGINX_WORKERS; ngx_wrk404=$RATE ngx_cpu404=$CPU_US
+    run_hey "$URL$MISSING" 404;                        idx_hey404=$RATE
+    run_hey "http://127.0.0.1:$NPORT$MISSING" 404;     ngx_hey404=$RATE
+    say "2. fetch present"
+    run_wrk "$URL$PRESENT" 3xx "$MAIN_IPID";           idx_wrk302=$RATE idx_cpu302=$CPU_US
+    run_hey "$URL$PRESENT" 200;                        idx_hey302=$RATE
 
-r=$(ratio "$idx_wrk404" "$ngx_wrk404")
-row "fetch missing, wrk (req/s)" "$idx_wrk404" "nginx 404 $ngx_wrk404" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
-r=$(ratio "$idx_hey404" "$ngx_hey404")
-row "fetch missing, hey (req/s)" "$idx_hey404" "nginx 404 $ngx_hey404" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
-row "fetch missing, server CPU (us/req)" "$idx_cpu404" "nginx 404 $ngx_cpu404" "$(ratio "$idx_cpu404" "$ngx_cpu404")" "-" "info"
-row "fetch present: 302, wrk (req/s)" "$idx_wrk302" "nginx 404 $ngx_wrk404" "$(ratio "$idx_wrk302" "$ngx_wrk404")" "-" "info"
-row "fetch present: 302, server CPU (us/req)" "$idx_cpu302" "nginx 404 $ngx_cpu404" "$(ratio "$idx_cpu302" "$ngx_cpu404")" "-" "info"
-row "fetch present: hey -> 302 -> 200 (req/s)" "$idx_hey302" "nginx 404 $ngx_hey404" "$(ratio "$idx_hey302" "$ngx_hey404")" "-" "info"
+    r=$(ratio "$idx_wrk404" "$ngx_wrk404")
+    row "fetch missing, wrk (req/s)" "$idx_wrk404" "nginx 404 $ngx_wrk404" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
+    r=$(ratio "$idx_hey404" "$ngx_hey404")
+    row "fetch missing, hey (req/s)" "$idx_hey404" "nginx 404 $ngx_hey404" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
+    row "fetch missing, server CPU (us/req)" "$idx_cpu404" "nginx 404 $ngx_cpu404" "$(ratio "$idx_cpu404" "$ngx_cpu404")" "-" "info"
+    row "fetch present: 302, wrk (req/s)" "$idx_wrk302" "nginx 404 $ngx_wrk404" "$(ratio "$idx_wrk302" "$ngx_wrk404")" "-" "info"
+    row "fetch present: 302, server CPU (us/req)" "$idx_cpu302" "nginx 404 $ngx_cpu404" "$(ratio "$idx_cpu302" "$ngx_cpu404")" "-" "info"
+    row "fetch present: hey -> 302 -> 200 (req/s)" "$idx_hey302" "nginx 404 $ngx_hey404" "$(ratio "$idx_hey302" "$ngx_hey404")" "-" "info"
+}
 
 # --- 3: thrasher -----------------------------------------------------------
 
@@ -458,7 +401,6 @@ else
     REPL=""; repl_label="(replicas=1: --replicas not available yet)"
 fi
 
-say "3. thrasher: $ROUNDS rounds, $THREADS threads, through the index (x1, then ${REPL:-no x3}), straight to volume 1, with --sync"
 # thrash IPID ARGS... -- run the thrasher with ARGS, under GNU time; sets
 # TRATE and TERR, TCPU to "CLIENT/INDEX/NGINX": the CPU a round cost the
 # thrasher, the index IPID ("-" for none: the direct run) and the three
@@ -500,100 +442,85 @@ thrash() {
     # shellcheck disable=SC2086
     say "  CPU per round (us): client/index/nginx $TCPU ($(echo $_ngx | wc -w) nginx processes)"
 }
-thrash "$MAIN_IPID" "$URL"
-thr_idx=$TRATE; thr_idx_err=${TERR:-?} cpu_idx=$TCPU sum_idx=$TCPU_SUM
-thrash - -d "http://127.0.0.1:$V1"
-thr_dir=$TRATE; thr_dir_err=${TERR:-?} cpu_dir=$TCPU sum_dir=$TCPU_SUM
+bench_thrasher() {
+    say "3. thrasher: $ROUNDS rounds, $THREADS threads, through the index (x1, then ${REPL:-no x3}), straight to volume 1, with --sync"
+    thrash "$MAIN_IPID" "$URL"
+    thr_idx=$TRATE; thr_idx_err=${TERR:-?} cpu_idx=$TCPU sum_idx=$TCPU_SUM
+    thrash - -d "http://127.0.0.1:$V1"
+    thr_dir=$TRATE; thr_dir_err=${TERR:-?} cpu_dir=$TCPU sum_dir=$TCPU_SUM
 
-# The same rounds through an index at --replicas 3 on the same volumes.
-# Meanwhile its Threads: is sampled every 0.2 s: the event loops and a
-# few helpers (main, --sync's, libcurl's resolver) and no thread per
-# request or transfer. Its threads and descriptors when idle before the
-# load and 3 s after it show what the load left behind.
-thr3=- thr3_err=- cpu3=- sum3=- thr_max=- tf_idle=- tf_after=- loops=$(nproc) loops_from=nproc
-if [ -n "$REPL" ]; then
-    T3PORT=$(free_port)
+    # The same rounds through an index at --replicas 3 on the same volumes.
+    # Meanwhile its Threads: is sampled every 0.2 s: the event loops and a
+    # few helpers (main, --sync's, libcurl's resolver) and no thread per
+    # request or transfer. Its threads and descriptors when idle before the
+    # load and 3 s after it show what the load left behind.
+    thr3=- thr3_err=- cpu3=- sum3=- thr_max=- tf_idle=- tf_after=- loops=$(nproc) loops_from=nproc
+    if [ -n "$REPL" ]; then
+        T3PORT=$(free_port)
+        # shellcheck disable=SC2086
+        start_timed_index thr3 "$T3PORT" "$WORK/thr3.db" $REPL $VOLS
+        T3_LPID=$LPID T3_IPID=$IPID
+        # "serving on port ..., N event loops" (the rewrite's start-up line).
+        logged=$(sed -n 's/.*serving on port .* \([0-9][0-9]*\) event loops*$/\1/p' "$WORK/thr3.log" | tail -n 1)
+        [ -n "$logged" ] && loops=$logged loops_from=logged
+        say "  --replicas 3 index: $loops event loops ($loops_from)"
+        tf_idle=$(threads_fds "$T3_IPID")
+        rm -f "$WORK/sampler.stop"
+        while [ ! -f "$WORK/sampler.stop" ]; do
+            awk '/^Threads:/ { print $2 }' "/proc/$T3_IPID/status" 2>/dev/null
+            sleep 0.2
+        done >"$WORK/threads.samples" &
+        SAMPLER=$!
+        PIDS="$PIDS $SAMPLER"
+        thrash "$T3_IPID" "http://127.0.0.1:$T3PORT"
+        thr3=$TRATE; thr3_err=${TERR:-?} cpu3=$TCPU sum3=$TCPU_SUM
+        : >"$WORK/sampler.stop"
+        wait "$SAMPLER"
+        unlist "$SAMPLER"
+        thr_max=$(sort -n "$WORK/threads.samples" | tail -n 1)
+        say "  threads under load: at most ${thr_max:-?} in $(wc -l <"$WORK/threads.samples") samples"
+        sleep 3
+        tf_after=$(threads_fds "$T3_IPID")
+        say "  threads/fds: $tf_idle idle before, $tf_after 3 s after"
+        forget "$T3_LPID" "$T3_IPID"
+    fi
+
+    # The same workload against an index started with --sync (an fsync of the
+    # index file before every write is answered): the price of surviving a
+    # power loss, as a ratio to the default.
+    SPORT=$(free_port)
     # shellcheck disable=SC2086
-    start_index thr3 "$T3PORT" "$WORK/thr3.db" $REPL $VOLS
-    T3_LPID=$LPID T3_IPID=$IPID
-    # "serving on port ..., N event loops" (the rewrite's start-up line).
-    logged=$(sed -n 's/.*serving on port .* \([0-9][0-9]*\) event loops*$/\1/p' "$WORK/thr3.log" | tail -n 1)
-    [ -n "$logged" ] && loops=$logged loops_from=logged
-    say "  --replicas 3 index: $loops event loops ($loops_from)"
-    tf_idle=$(threads_fds "$T3_IPID")
-    rm -f "$WORK/sampler.stop"
-    while [ ! -f "$WORK/sampler.stop" ]; do
-        awk '/^Threads:/ { print $2 }' "/proc/$T3_IPID/status" 2>/dev/null
-        sleep 0.2
-    done >"$WORK/threads.samples" &
-    SAMPLER=$!
-    PIDS="$PIDS $SAMPLER"
-    thrash "$T3_IPID" "http://127.0.0.1:$T3PORT"
-    thr3=$TRATE; thr3_err=${TERR:-?} cpu3=$TCPU sum3=$TCPU_SUM
-    : >"$WORK/sampler.stop"
-    wait "$SAMPLER"
-    unlist "$SAMPLER"
-    thr_max=$(sort -n "$WORK/threads.samples" | tail -n 1)
-    say "  threads under load: at most ${thr_max:-?} in $(wc -l <"$WORK/threads.samples") samples"
-    sleep 3
-    tf_after=$(threads_fds "$T3_IPID")
-    say "  threads/fds: $tf_idle idle before, $tf_after 3 s after"
-    forget "$T3_LPID" "$T3_IPID"
-fi
+    start_timed_index sync "$SPORT" "$WORK/sync.db" --sync $VOLS
+    SYNC_LPID=$LPID SYNC_IPID=$IPID
+    thrash "$SYNC_IPID" "http://127.0.0.1:$SPORT"; thr_sync=$TRATE; thr_sync_err=${TERR:-?}
+    forget "$SYNC_LPID" "$SYNC_IPID"
 
-# The same workload against an index started with --sync (an fsync of the
-# index file before every write is answered): the price of surviving a
-# power loss, as a ratio to the default.
-SPORT=$(free_port)
-# shellcheck disable=SC2086
-start_index sync "$SPORT" "$WORK/sync.db" --sync $VOLS
-SYNC_LPID=$LPID SYNC_IPID=$IPID
-thrash "$SYNC_IPID" "http://127.0.0.1:$SPORT"; thr_sync=$TRATE; thr_sync_err=${TERR:-?}
-forget "$SYNC_LPID" "$SYNC_IPID"
-
-r=$(ratio "$thr_idx" "$thr_dir")
-res=$(judge "$r" '>=' 0.60)
-[ "$thr_idx_err" = 0 ] && [ "$thr_dir_err" = 0 ] || res="FAIL (errors: $thr_idx_err index, $thr_dir_err direct)"
-row "thrasher (rounds/s)" "$thr_idx" "direct $thr_dir" "$r" ">= 0.60" "$res"
-# na: the result of the rows that need the --replicas 3 index.
-na=info
-[ -n "$REPL" ] || na="info (--replicas not available)"
-res=$na
-[ -z "$REPL" ] || [ "$thr3_err" = 0 ] || res="FAIL (errors: $thr3_err)"
-row "thrasher, --replicas 3 (rounds/s)" "$thr3" "direct $thr_dir" "$(ratio "$thr3" "$thr_dir")" "-" "$res"
-# The ratio of these two rows is of the totals: CPU a round costs in all.
-row "thrasher CPU per round, x1: client/index/nginx (us)" "$cpu_idx" "direct $cpu_dir" "$(ratio "$sum_idx" "$sum_dir")" "-" "info"
-row "thrasher CPU per round, x3: client/index/nginx (us)" "$cpu3" "direct $cpu_dir" "$(ratio "$sum3" "$sum_dir")" "-" "$na"
-lim=$((loops + 4))
-loops_label=loops
-[ "$loops_from" = logged ] || loops_label=nproc
-res=$(judge "$thr_max" '<=' "$lim")
-[ -n "$REPL" ] || res=$na
-row "index threads under load" "$thr_max" "$loops_label+4 $lim" "$(ratio "$thr_max" "$lim")" "<= $lim" "$res"
-row "index threads/fds after load" "$tf_after" "idle $tf_idle" "-" "-" "$na"
-res=info
-[ "$thr_sync_err" = 0 ] || res="FAIL (errors: $thr_sync_err)"
-row "thrasher with --sync (rounds/s)" "$thr_sync" "no --sync $thr_idx" "$(ratio "$thr_sync" "$thr_idx")" "-" "$res"
+    r=$(ratio "$thr_idx" "$thr_dir")
+    res=$(judge "$r" '>=' 0.60)
+    [ "$thr_idx_err" = 0 ] && [ "$thr_dir_err" = 0 ] || res="FAIL (errors: $thr_idx_err index, $thr_dir_err direct)"
+    row "thrasher (rounds/s)" "$thr_idx" "direct $thr_dir" "$r" ">= 0.60" "$res"
+    # na: the result of the rows that need the --replicas 3 index.
+    na=info
+    [ -n "$REPL" ] || na="info (--replicas not available)"
+    res=$na
+    [ -z "$REPL" ] || [ "$thr3_err" = 0 ] || res="FAIL (errors: $thr3_err)"
+    row "thrasher, --replicas 3 (rounds/s)" "$thr3" "direct $thr_dir" "$(ratio "$thr3" "$thr_dir")" "-" "$res"
+    # The ratio of these two rows is of the totals: CPU a round costs in all.
+    row "thrasher CPU per round, x1: client/index/nginx (us)" "$cpu_idx" "direct $cpu_dir" "$(ratio "$sum_idx" "$sum_dir")" "-" "info"
+    row "thrasher CPU per round, x3: client/index/nginx (us)" "$cpu3" "direct $cpu_dir" "$(ratio "$sum3" "$sum_dir")" "-" "$na"
+    lim=$((loops + 4))
+    loops_label=loops
+    [ "$loops_from" = logged ] || loops_label=nproc
+    res=$(judge "$thr_max" '<=' "$lim")
+    [ -n "$REPL" ] || res=$na
+    row "index threads under load" "$thr_max" "$loops_label+4 $lim" "$(ratio "$thr_max" "$lim")" "<= $lim" "$res"
+    row "index threads/fds after load" "$tf_after" "idle $tf_idle" "-" "-" "$na"
+    res=info
+    [ "$thr_sync_err" = 0 ] || res="FAIL (errors: $thr_sync_err)"
+    row "thrasher with --sync (rounds/s)" "$thr_sync" "no --sync $thr_idx" "$(ratio "$thr_sync" "$thr_idx")" "-" "$res"
+}
 
 # --- 4: big value ----------------------------------------------------------
-
-say "4. big value: $BIG_MIB MiB"
-say "  index replicas: ${REPL:-default} $repl_label"
-head -c "$((BIG_MIB * 1024 * 1024))" /dev/urandom >"$WORK/big" || die "cannot write $WORK/big"
-BPORT=$(free_port)
-# shellcheck disable=SC2086
-start_index big "$BPORT" "$WORK/big.db" $REPL $VOLS
-BIG_LPID=$LPID BIG_IPID=$IPID
-hwm_idle=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BIG_IPID/status")
-# With replicas, the same PUT at --replicas 1 too: the index's own cost
-# apart from the fan-out's.
-B1PORT=""
-if [ -n "$REPL" ]; then
-    B1PORT=$(free_port)
-    # shellcheck disable=SC2086
-    start_index big1 "$B1PORT" "$WORK/big1.db" --replicas 1 $VOLS
-    BIG1_LPID=$LPID BIG1_IPID=$IPID
-fi
 
 # put_time URL -- curl -T WORK/big to URL; sets PT to the seconds it
 # took, or "-" unless the answer was 201.
@@ -653,140 +580,163 @@ through_index() {
         broken "DELETE of the big value through the index ($3)"
 }
 
-# Twice each, alternating, best of two: one run is at the mercy of
-# writeback and of whatever else the machine is doing.
-t_dir=""; t_dir3=""; t_idx=""; t_idx1=""; idx_ticks=0; curl_cpu=0
-for i in 1 2; do
-    put_time "http://127.0.0.1:$V1/00/00/big-direct-$i"
-    say "  direct to volume 1: $PT s"
-    t_dir=$(min "${t_dir:-$PT}" "$PT")
-    [ "$(code -X DELETE "http://127.0.0.1:$V1/00/00/big-direct-$i")" = 204 ] ||
-        broken "direct DELETE of the big value"
+bench_big_value() {
+    say "4. big value: $BIG_MIB MiB"
+    say "  index replicas: ${REPL:-default} $repl_label"
+    head -c "$((BIG_MIB * 1024 * 1024))" /dev/urandom >"$WORK/big" || die "cannot write $WORK/big"
+    BPORT=$(free_port)
+    # shellcheck disable=SC2086
+    start_timed_index big "$BPORT" "$WORK/big.db" $REPL $VOLS
+    BIG_LPID=$LPID BIG_IPID=$IPID
+    hwm_idle=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BIG_IPID/status")
+    # With replicas, the same PUT at --replicas 1 too: the index's own cost
+    # apart from the fan-out's.
+    B1PORT=""
     if [ -n "$REPL" ]; then
-        put3_direct "$i"
-        say "  direct to the 3 volumes at once: $PT s, the curls' CPU $PCPU s"
-        t_dir3=$(min "${t_dir3:-$PT}" "$PT")
-        curl_cpu=$(awk -v a="$curl_cpu" -v b="$PCPU" 'BEGIN { print a + b }')
+        B1PORT=$(free_port)
+        # shellcheck disable=SC2086
+        start_timed_index big1 "$B1PORT" "$WORK/big1.db" --replicas 1 $VOLS
+        BIG1_LPID=$LPID BIG1_IPID=$IPID
     fi
-    through_index "$BPORT" "/big-$i" "$repl_label" "$BIG_IPID"
-    t_idx=$(min "${t_idx:-$PT}" "$PT")
-    idx_ticks=$((idx_ticks + PTICKS))
-    if [ -n "$B1PORT" ]; then
-        through_index "$B1PORT" "/big-$i" "x1" "$BIG1_IPID"
-        t_idx1=$(min "${t_idx1:-$PT}" "$PT")
-    fi
-done
-hwm_peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BIG_IPID/status")
-say "  index VmHWM ${hwm_idle} kB idle, ${hwm_peak} kB after"
-forget "$BIG_LPID" "$BIG_IPID"
-[ -n "$B1PORT" ] && forget "$BIG1_LPID" "$BIG1_IPID"
-rm -f "$WORK/big"
 
-if [ -n "$REPL" ]; then
-    r=$(ratio "$t_idx" "$t_dir3")
-    row "$BIG_MIB MiB PUT x3, best of 2 (s)" "$t_idx" "3x direct $t_dir3" "$r" "<= 1.25" "$(judge "$r" '<=' 1.25)"
-    # CPU seconds per PUT, the mean of the two rounds on either side.
-    idx_cpu=$(awk -v t="$idx_ticks" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz / 2 }')
-    snd_cpu=$(awk -v s="$curl_cpu" 'BEGIN { printf "%.2f", s / 2 }')
-    r=$(ratio "$idx_cpu" "$snd_cpu")
-    row "index CPU in that PUT vs the 3 curl senders (s)" "$idx_cpu" "3 curl $snd_cpu" "$r" "<= 1.5" "$(judge "$r" '<=' 1.5)"
-else
-    r=$(ratio "$t_idx" "$t_dir")
-    row "$BIG_MIB MiB PUT $repl_label, best of 2 (s)" "$t_idx" "direct $t_dir" "$r" "<= 1.25" "$(judge "$r" '<=' 1.25)"
-fi
-peak_mib=$(awk -v k="$hwm_peak" 'BEGIN { printf "%.1f", k / 1024 }')
-idle_mib=$(awk -v k="$hwm_idle" 'BEGIN { printf "%.1f", k / 1024 }')
-row "index peak RSS in that PUT (MiB)" "$peak_mib" "idle $idle_mib" "$(ratio "$peak_mib" "$idle_mib")" "peak <= 32" "$(judge "$peak_mib" '<=' 32)"
-[ -n "$B1PORT" ] && row "$BIG_MIB MiB PUT x1, best of 2 (s)" "$t_idx1" "direct $t_dir" "$(ratio "$t_idx1" "$t_dir")" "-" "info"
+    # Twice each, alternating, best of two: one run is at the mercy of
+    # writeback and of whatever else the machine is doing.
+    t_dir=""; t_dir3=""; t_idx=""; t_idx1=""; idx_ticks=0; curl_cpu=0
+    for i in 1 2; do
+        put_time "http://127.0.0.1:$V1/00/00/big-direct-$i"
+        say "  direct to volume 1: $PT s"
+        t_dir=$(min "${t_dir:-$PT}" "$PT")
+        [ "$(code -X DELETE "http://127.0.0.1:$V1/00/00/big-direct-$i")" = 204 ] ||
+            broken "direct DELETE of the big value"
+        if [ -n "$REPL" ]; then
+            put3_direct "$i"
+            say "  direct to the 3 volumes at once: $PT s, the curls' CPU $PCPU s"
+            t_dir3=$(min "${t_dir3:-$PT}" "$PT")
+            curl_cpu=$(awk -v a="$curl_cpu" -v b="$PCPU" 'BEGIN { print a + b }')
+        fi
+        through_index "$BPORT" "/big-$i" "$repl_label" "$BIG_IPID"
+        t_idx=$(min "${t_idx:-$PT}" "$PT")
+        idx_ticks=$((idx_ticks + PTICKS))
+        if [ -n "$B1PORT" ]; then
+            through_index "$B1PORT" "/big-$i" "x1" "$BIG1_IPID"
+            t_idx1=$(min "${t_idx1:-$PT}" "$PT")
+        fi
+    done
+    hwm_peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BIG_IPID/status")
+    say "  index VmHWM ${hwm_idle} kB idle, ${hwm_peak} kB after"
+    forget "$BIG_LPID" "$BIG_IPID"
+    [ -n "$B1PORT" ] && forget "$BIG1_LPID" "$BIG1_IPID"
+    rm -f "$WORK/big"
+
+    if [ -n "$REPL" ]; then
+        r=$(ratio "$t_idx" "$t_dir3")
+        row "$BIG_MIB MiB PUT x3, best of 2 (s)" "$t_idx" "3x direct $t_dir3" "$r" "<= 1.25" "$(judge "$r" '<=' 1.25)"
+        # CPU seconds per PUT, the mean of the two rounds on either side.
+        idx_cpu=$(awk -v t="$idx_ticks" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz / 2 }')
+        snd_cpu=$(awk -v s="$curl_cpu" 'BEGIN { printf "%.2f", s / 2 }')
+        r=$(ratio "$idx_cpu" "$snd_cpu")
+        row "index CPU in that PUT vs the 3 curl senders (s)" "$idx_cpu" "3 curl $snd_cpu" "$r" "<= 1.5" "$(judge "$r" '<=' 1.5)"
+    else
+        r=$(ratio "$t_idx" "$t_dir")
+        row "$BIG_MIB MiB PUT $repl_label, best of 2 (s)" "$t_idx" "direct $t_dir" "$r" "<= 1.25" "$(judge "$r" '<=' 1.25)"
+    fi
+    peak_mib=$(awk -v k="$hwm_peak" 'BEGIN { printf "%.1f", k / 1024 }')
+    idle_mib=$(awk -v k="$hwm_idle" 'BEGIN { printf "%.1f", k / 1024 }')
+    row "index peak RSS in that PUT (MiB)" "$peak_mib" "idle $idle_mib" "$(ratio "$peak_mib" "$idle_mib")" "peak <= 32" "$(judge "$peak_mib" '<=' 32)"
+    [ -n "$B1PORT" ] && row "$BIG_MIB MiB PUT x1, best of 2 (s)" "$t_idx1" "direct $t_dir" "$(ratio "$t_idx1" "$t_dir")" "-" "info"
+}
 
 # --- 5: scale --------------------------------------------------------------
 
-say "5. scale: $NKEYS keys vs 1"
-forget "$MAIN_LPID" "$MAIN_IPID" # one index at a time from here on
-VOL1=localhost:$V1
-want_version="version=$DB_VERSION
-keys=$NKEYS
+# bench_scale N -- an index of N keys vs one of 1 key, started one at a
+# time; the N-key file is built once with scripts/bench/mkdb.py and cached
+# (db_cache N). Adds a line to DB_NOTES, which the table ends with.
+bench_scale() {
+    _nkeys=$1 _cache=$(db_cache "$1")
+    say "5. scale: $_nkeys keys vs 1"
+    VOL1=localhost:$V1
+    want_version="version=$DB_VERSION
+keys=$_nkeys
 volume=$VOL1"
-# mkdb PATH N -- a GDBM index of N records /k%07d -> VOL1, with Python's
-# dbm.gnu (as pymkv writes it); prints the seconds it took.
-mkdb() {
-    $PY - "$1" "$2" "$VOL1" <<'EOF'
-import dbm.gnu, sys, time
-path, n, vol = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
-t = time.monotonic()
-db = dbm.gnu.open(path, "nf")
-for i in range(n):
-    db[b"/k%07d" % i] = vol
-db.close()
-print("%.1f" % (time.monotonic() - t))
-EOF
+    if [ -f "$_cache" ] && [ "$(cat "$_cache.version" 2>/dev/null)" = "$want_version" ]; then
+        db_note="$_nkeys-key index from the cache $_cache"
+    else
+        say "  building the $_nkeys-key index (cached as $_cache for next time)"
+        rm -f "$_cache" "$_cache.version" "$_cache.tmp"
+        took=$($PY scripts/bench/mkdb.py "$_cache.tmp" "$_nkeys" "$VOL1") || die "cannot build $_cache"
+        mv "$_cache.tmp" "$_cache" && echo "$want_version" >"$_cache.version"
+        db_note="$_nkeys-key index built in $took s with dbm.gnu (now cached as $_cache)"
+    fi
+    say "  $db_note"
+    DB_NOTES="$DB_NOTES($db_note)
+"
+    # The index opens its file for writing: run it on copies, keep the cache.
+    cp "$_cache" "$WORK/big-index.db"
+    $PY scripts/bench/mkdb.py "$WORK/one-key.db" 1 "$VOL1" >/dev/null || die "cannot build the 1-key index"
+    KEY=/k$(printf '%07d' $((_nkeys / 2)))
+
+    SPORT=$(free_port)
+    # shellcheck disable=SC2086
+    start_timed_index one "$SPORT" "$WORK/one-key.db" $VOLS
+    up_one=$STARTUP_S ready_one=$READY_S
+    [ "$(code "http://127.0.0.1:$SPORT/k0000000")" = 302 ] || broken "1-key index: GET /k0000000 is not 302"
+    run_wrk "http://127.0.0.1:$SPORT/k0000000" 3xx "$IPID"; one_wrk302=$RATE one_cpu302=$CPU_US
+    rss_one=$(awk '/^VmHWM:/ { print $2 }' "/proc/$IPID/status")
+    forget "$LPID" "$IPID"
+
+    # shellcheck disable=SC2086
+    start_timed_index many "$SPORT" "$WORK/big-index.db" $VOLS
+    up_many=$STARTUP_S ready_many=$READY_S
+    [ "$(code "http://127.0.0.1:$SPORT$KEY")" = 302 ] || broken "$_nkeys-key index: GET $KEY is not 302"
+    run_wrk "http://127.0.0.1:$SPORT$KEY" 3xx "$IPID";      many_wrk302=$RATE many_cpu302=$CPU_US
+    rss_many=$(awk '/^VmHWM:/ { print $2 }' "/proc/$IPID/status")
+    forget "$LPID" "$IPID"
+    say "  start-up: port answers after $up_one s with 1 key, $up_many s with $_nkeys"
+    say "  ready to list after $ready_one s with 1 key, $ready_many s with $_nkeys"
+
+    size_one=$(stat -c %s "$WORK/one-key.db")
+    size_many=$(stat -c %s "$WORK/big-index.db")
+    r=$(ratio "$many_wrk302" "$one_wrk302")
+    row "fetch present, $_nkeys keys, wrk (req/s)" "$many_wrk302" "1 key $one_wrk302" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
+    row "fetch present, $_nkeys keys, CPU (us/req)" "$many_cpu302" "1 key $one_cpu302" "$(ratio "$many_cpu302" "$one_cpu302")" "-" "info"
+    row "start-up, $_nkeys keys (s)" "$up_many" "1 key $up_one" "$(ratio "$up_many" "$up_one")" "<= 1 s" "$(judge "$up_many" '<=' 1)"
+    row "ready to list, $_nkeys keys (s)" "$ready_many" "1 key $ready_one" "$(ratio "$ready_many" "$ready_one")" "-" "info"
+    row "index peak RSS, $_nkeys keys (MiB)" "$(awk -v k="$rss_many" 'BEGIN { printf "%.1f", k / 1024 }')" \
+        "1 key $(awk -v k="$rss_one" 'BEGIN { printf "%.1f", k / 1024 }')" "$(ratio "$rss_many" "$rss_one")" "-" "info"
+    row "index file, $_nkeys keys (MiB)" "$(awk -v b="$size_many" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+        "1 key $(awk -v b="$size_one" 'BEGIN { printf "%.2f", b / 1048576 }')" "$(ratio "$size_many" "$size_one")" "-" "info"
 }
-if [ -f "$DB_CACHE" ] && [ "$(cat "$DB_CACHE.version" 2>/dev/null)" = "$want_version" ]; then
-    db_note="$NKEYS-key index from the cache $DB_CACHE"
-else
-    say "  building the $NKEYS-key index (cached as $DB_CACHE for next time)"
-    rm -f "$DB_CACHE" "$DB_CACHE.version" "$DB_CACHE.tmp"
-    took=$(mkdb "$DB_CACHE.tmp" "$NKEYS") || die "cannot build $DB_CACHE"
-    mv "$DB_CACHE.tmp" "$DB_CACHE" && echo "$want_version" >"$DB_CACHE.version"
-    db_note="$NKEYS-key index built in $took s with dbm.gnu (now cached as $DB_CACHE)"
-fi
-say "  $db_note"
-# The index opens its file for writing: run it on copies, keep the cache.
-cp "$DB_CACHE" "$WORK/big-index.db"
-mkdb "$WORK/one-key.db" 1 >/dev/null || die "cannot build the 1-key index"
-KEY=/k$(printf '%07d' $((NKEYS / 2)))
-
-SPORT=$(free_port)
-# shellcheck disable=SC2086
-start_index one "$SPORT" "$WORK/one-key.db" $VOLS
-up_one=$STARTUP_S ready_one=$READY_S
-[ "$(code "http://127.0.0.1:$SPORT/k0000000")" = 302 ] || broken "1-key index: GET /k0000000 is not 302"
-run_wrk "http://127.0.0.1:$SPORT/k0000000" 3xx "$IPID"; one_wrk302=$RATE one_cpu302=$CPU_US
-rss_one=$(awk '/^VmHWM:/ { print $2 }' "/proc/$IPID/status")
-forget "$LPID" "$IPID"
-
-# shellcheck disable=SC2086
-start_index many "$SPORT" "$WORK/big-index.db" $VOLS
-up_many=$STARTUP_S ready_many=$READY_S
-[ "$(code "http://127.0.0.1:$SPORT$KEY")" = 302 ] || broken "$NKEYS-key index: GET $KEY is not 302"
-run_wrk "http://127.0.0.1:$SPORT$KEY" 3xx "$IPID";      many_wrk302=$RATE many_cpu302=$CPU_US
-rss_many=$(awk '/^VmHWM:/ { print $2 }' "/proc/$IPID/status")
-forget "$LPID" "$IPID"
-say "  start-up: port answers after $up_one s with 1 key, $up_many s with $NKEYS"
-say "  ready to list after $ready_one s with 1 key, $ready_many s with $NKEYS"
-
-size_one=$(stat -c %s "$WORK/one-key.db")
-size_many=$(stat -c %s "$WORK/big-index.db")
-r=$(ratio "$many_wrk302" "$one_wrk302")
-row "fetch present, $NKEYS keys, wrk (req/s)" "$many_wrk302" "1 key $one_wrk302" "$r" ">= 0.90" "$(judge "$r" '>=' 0.90)"
-row "fetch present, $NKEYS keys, CPU (us/req)" "$many_cpu302" "1 key $one_cpu302" "$(ratio "$many_cpu302" "$one_cpu302")" "-" "info"
-row "start-up, $NKEYS keys (s)" "$up_many" "1 key $up_one" "$(ratio "$up_many" "$up_one")" "<= 1 s" "$(judge "$up_many" '<=' 1)"
-row "ready to list, $NKEYS keys (s)" "$ready_many" "1 key $ready_one" "$(ratio "$ready_many" "$ready_one")" "-" "info"
-row "index peak RSS, $NKEYS keys (MiB)" "$(awk -v k="$rss_many" 'BEGIN { printf "%.1f", k / 1024 }')" \
-    "1 key $(awk -v k="$rss_one" 'BEGIN { printf "%.1f", k / 1024 }')" "$(ratio "$rss_many" "$rss_one")" "-" "info"
-row "index file, $NKEYS keys (MiB)" "$(awk -v b="$size_many" 'BEGIN { printf "%.1f", b / 1048576 }')" \
-    "1 key $(awk -v b="$size_one" 'BEGIN { printf "%.2f", b / 1048576 }')" "$(ratio "$size_many" "$size_one")" "-" "info"
 
 # --- the table ---------------------------------------------------------------
 
-echo
-# The tree the binaries were built in: the one above BIN (MKV_BIN may be
-# another checkout's).
-tree=$(git -C "$BIN/.." rev-parse --short HEAD 2>/dev/null || echo "?")
-[ -n "$(git -C "$BIN/.." status --porcelain -- src include 2>/dev/null)" ] && tree="$tree + uncommitted changes in src/include"
-echo "cmkv benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, wrk/hey ${SECS} s each, tree $tree"
-echo "binaries $BIN/; the index runs with its defaults (one event loop per CPU, 1 replica) but for the flags a row names; load average before: $LOAD0"
-awk -F '\t' '
-    { for (i = 1; i <= 6; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
-    END {
-        split("measure cmkv reference ratio target result", head, " ")
-        for (i = 1; i <= 6; i++) if (length(head[i]) > w[i]) w[i] = length(head[i])
-        fmt = "%-" w[1] "s  %" w[2] "s  %-" w[3] "s  %" w[4] "s  %-" w[5] "s  %s\n"
-        printf fmt, head[1], head[2], head[3], head[4], head[5], head[6]
-        for (r = 1; r <= NR; r++)
-            printf fmt, cell[r, 1], cell[r, 2], cell[r, 3], cell[r, 4], cell[r, 5], cell[r, 6]
-    }' "$ROWS"
-echo "($db_note)"
+print_table() {
+    echo
+    # The tree the binaries were built in: the one above BIN (MKV_BIN may be
+    # another checkout's).
+    tree=$(git -C "$BIN/.." rev-parse --short HEAD 2>/dev/null || echo "?")
+    [ -n "$(git -C "$BIN/.." status --porcelain -- src include 2>/dev/null)" ] && tree="$tree + uncommitted changes in src/include"
+    echo "cmkv benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, wrk/hey ${SECS} s each, tree $tree"
+    echo "binaries $BIN/; the index runs with its defaults (one event loop per CPU, 1 replica) but for the flags a row names; load average before: $LOAD0"
+    awk -F '\t' '
+        { for (i = 1; i <= 6; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+        END {
+            split("measure cmkv reference ratio target result", head, " ")
+            for (i = 1; i <= 6; i++) if (length(head[i]) > w[i]) w[i] = length(head[i])
+            fmt = "%-" w[1] "s  %" w[2] "s  %-" w[3] "s  %" w[4] "s  %-" w[5] "s  %s\n"
+            printf fmt, head[1], head[2], head[3], head[4], head[5], head[6]
+            for (r = 1; r <= NR; r++)
+                printf fmt, cell[r, 1], cell[r, 2], cell[r, 3], cell[r, 4], cell[r, 5], cell[r, 6]
+        }' "$ROWS"
+    printf '%s' "$DB_NOTES"
+}
+
+start_cluster
+bench_fetch
+bench_thrasher
+bench_big_value
+forget "$MAIN_LPID" "$MAIN_IPID" # one index at a time from here on
+bench_scale "$NKEYS"
+print_table
 if [ "$BROKEN" -ne 0 ]; then
     echo "bench: something broke (see BROKEN above)"
     exit 1

@@ -39,7 +39,11 @@ void buf_addf(struct buf *b, const char *fmt, ...) {
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !room(b, (size_t)n)) return;
+    if (n < 0) {
+        b->failed = 1; /* a format the C library cannot print */
+        return;
+    }
+    if (!room(b, (size_t)n)) return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);

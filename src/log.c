@@ -84,20 +84,6 @@ void log_limited(int kind, const char *fmt, ...) {
     va_end(ap);
 }
 
-double mkv_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-void mkv_seterr(char *err, const char *fmt, ...) {
-    va_list ap;
-    if (err == NULL) return;
-    va_start(ap, fmt);
-    vsnprintf(err, MKV_ERRLEN, fmt, ap);
-    va_end(ap);
-}
-
 int log_access_open(const char *path, char *err) {
     log_access_path = path;
     if (strcmp(path, "-") == 0) {

@@ -1,10 +1,8 @@
 /* metrics.c -- request, byte, error and latency counters; Prometheus text. */
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "metrics.h"
 #include "placement.h"
 
@@ -72,98 +70,61 @@ void metrics_cleanup_round(void) {
     atomic_fetch_add_explicit(&metrics_cleanup_rounds, 1, memory_order_relaxed);
 }
 
-struct text {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void add(struct text *t, const char *fmt, ...) {
-    va_list ap;
-    int n;
-    if (t->failed) return;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = 1;
-            return;
-        }
-        if ((size_t)n < t->cap - t->len) break;
-        char *q = realloc(t->p, 2 * t->cap + (size_t)n);
-        if (q == NULL) {
-            t->failed = 1;
-            return;
-        }
-        t->p = q;
-        t->cap = 2 * t->cap + (size_t)n;
-    }
-    t->len += (size_t)n;
-}
-
 static unsigned long get(atomic_ulong *a) {
     return atomic_load_explicit(a, memory_order_relaxed);
 }
 
 char *metrics_render(size_t keys, int writable, long cleanups, size_t *len) {
-    struct text t = {malloc(8192), 0, 8192, 0};
+    struct buf t = {NULL, 0, 0, 0};
     unsigned long cum = 0;
 
-    if (t.p == NULL) return NULL;
-    add(&t, "# HELP cmkv_requests_total Requests answered, by method and status.\n"
+    buf_addf(&t, "# HELP cmkv_requests_total Requests answered, by method and status.\n"
             "# TYPE cmkv_requests_total counter\n");
     for (size_t m = 0; m < NMETHODS; m++)
         for (unsigned c = 0; c < NCODES; c++)
             if (get(&metrics_requests[m][c]))
-                add(&t, "cmkv_requests_total{method=\"%s\",code=\"%u\"} %lu\n",
+                buf_addf(&t, "cmkv_requests_total{method=\"%s\",code=\"%u\"} %lu\n",
                     metrics_methods[m], c, get(&metrics_requests[m][c]));
-    add(&t, "# HELP cmkv_requests_in_flight Requests being served.\n"
+    buf_addf(&t, "# HELP cmkv_requests_in_flight Requests being served.\n"
             "# TYPE cmkv_requests_in_flight gauge\n"
             "cmkv_requests_in_flight %ld\n",
         atomic_load_explicit(&metrics_inflight, memory_order_relaxed));
-    add(&t, "# HELP cmkv_received_bytes_total Request body bytes taken in.\n"
+    buf_addf(&t, "# HELP cmkv_received_bytes_total Request body bytes taken in.\n"
             "# TYPE cmkv_received_bytes_total counter\n"
             "cmkv_received_bytes_total %lu\n"
             "# HELP cmkv_sent_bytes_total Response body bytes sent.\n"
             "# TYPE cmkv_sent_bytes_total counter\n"
             "cmkv_sent_bytes_total %lu\n",
         get(&metrics_bytes_in), get(&metrics_bytes_out));
-    add(&t, "# HELP cmkv_volume_errors_total Failed transfers, by volume.\n"
+    buf_addf(&t, "# HELP cmkv_volume_errors_total Failed transfers, by volume.\n"
             "# TYPE cmkv_volume_errors_total counter\n");
     for (int i = 0; i < metrics_nvols; i++)
-        add(&t, "cmkv_volume_errors_total{volume=\"%s\"} %lu\n", metrics_vols[i],
+        buf_addf(&t, "cmkv_volume_errors_total{volume=\"%s\"} %lu\n", metrics_vols[i],
             get(&metrics_volerr[i]));
-    add(&t, "# HELP cmkv_request_duration_seconds Time to answer a request.\n"
+    buf_addf(&t, "# HELP cmkv_request_duration_seconds Time to answer a request.\n"
             "# TYPE cmkv_request_duration_seconds histogram\n");
     for (size_t b = 0; b < NBUCKETS; b++) {
         cum += get(&metrics_buckets[b]);
-        add(&t, "cmkv_request_duration_seconds_bucket{le=\"%g\"} %lu\n", metrics_le[b], cum);
+        buf_addf(&t, "cmkv_request_duration_seconds_bucket{le=\"%g\"} %lu\n", metrics_le[b], cum);
     }
     cum += get(&metrics_buckets[NBUCKETS]);
-    add(&t, "cmkv_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+    buf_addf(&t, "cmkv_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
             "cmkv_request_duration_seconds_sum %.6f\n"
             "cmkv_request_duration_seconds_count %lu\n",
         cum, (double)get(&metrics_sum_us) / 1e6, cum);
-    add(&t, "# HELP cmkv_keys Records in the index.\n"
+    buf_addf(&t, "# HELP cmkv_keys Records in the index.\n"
             "# TYPE cmkv_keys gauge\n"
             "cmkv_keys %zu\n", keys);
-    add(&t, "# HELP cmkv_index_writable 1 when the index takes writes, 0 while it is "
+    buf_addf(&t, "# HELP cmkv_index_writable 1 when the index takes writes, 0 while it is "
             "read-only or waits to be recovered.\n"
             "# TYPE cmkv_index_writable gauge\n"
             "cmkv_index_writable %d\n", writable ? 1 : 0);
-    add(&t, "# HELP cmkv_cleanups_pending Keys whose copies of unknown fate are being removed.\n"
+    buf_addf(&t, "# HELP cmkv_cleanups_pending Keys whose copies of unknown fate are being removed.\n"
             "# TYPE cmkv_cleanups_pending gauge\n"
             "cmkv_cleanups_pending %ld\n"
             "# HELP cmkv_cleanup_rounds_total Rounds of background clean-up begun.\n"
             "# TYPE cmkv_cleanup_rounds_total counter\n"
             "cmkv_cleanup_rounds_total %lu\n",
         cleanups, get(&metrics_cleanup_rounds));
-    if (t.failed) {
-        free(t.p);
-        return NULL;
-    }
-    *len = t.len;
-    return t.p;
+    return buf_take(&t, len);
 }

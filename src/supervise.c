@@ -63,12 +63,8 @@ int supervise_init(char *err) {
     return MKV_OK;
 }
 
-/* now_ms -- a monotonic clock in milliseconds. */
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* now_ms -- mkv_now_ms() in whole milliseconds, as the loop counts. */
+static long long now_ms(void) { return (long long)mkv_now_ms(); }
 
 /* describe -- put "exit status N" or "signal N" for a wait status in buf. */
 static const char *describe(int status, char *buf, size_t len) {
@@ -264,6 +260,15 @@ static void stop(struct sup *s) {
                 (int)s->master);
 }
 
+long supervise_backoff(long *backoff_ms, long long ran_ms) {
+    long delay;
+    if (ran_ms >= SUPERVISE_STABLE_MS) *backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
+    delay = *backoff_ms;
+    *backoff_ms *= 2;
+    if (*backoff_ms > SUPERVISE_BACKOFF_MAX_MS) *backoff_ms = SUPERVISE_BACKOFF_MAX_MS;
+    return delay;
+}
+
 /* master_exited -- the master is gone without being asked to. Clean up
  * its group; fail on a first start that did not last, else schedule a
  * restart with backoff. */
@@ -280,11 +285,7 @@ static int master_exited(struct sup *s, char *err) {
                    "messages above", what, ran);
         return MKV_ERR;
     }
-    if (ran >= SUPERVISE_STABLE_MS) s->backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
-    delay = s->backoff_ms;
-    s->backoff_ms *= 2;
-    if (s->backoff_ms > SUPERVISE_BACKOFF_MAX_MS)
-        s->backoff_ms = SUPERVISE_BACKOFF_MAX_MS;
+    delay = supervise_backoff(&s->backoff_ms, ran);
     s->restarts++;
     s->next_start_ms = now + delay;
     log_msg("nginx exited (%s); restart #%d in %ld ms", what, s->restarts,

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "volclient.h"
 
 static struct curl_slist *vol_put_headers; /* read-only after vol_init */
@@ -279,28 +280,23 @@ enum vol_result vol_head(const char *url, long *status, char *err) {
     return simple(url, "HEAD", status, err);
 }
 
+/* A body read into memory, refused past max bytes. */
 struct membuf {
-    char *p;
-    size_t len, max;
+    struct buf b;
+    size_t max;
 };
 
 static size_t to_membuf(char *p, size_t sz, size_t n, void *u) {
     struct membuf *m = u;
     size_t add = sz * n;
-    char *q;
-    if (m->len + add > m->max) return 0; /* too big: curl fails the transfer */
-    q = realloc(m->p, m->len + add + 1);
-    if (q == NULL) return 0;
-    memcpy(q + m->len, p, add);
-    m->p = q;
-    m->len += add;
-    m->p[m->len] = '\0';
-    return add;
+    if (m->b.len + add > m->max) return 0; /* too big: curl fails the transfer */
+    buf_add(&m->b, p, add);
+    return m->b.failed ? 0 : add;
 }
 
 enum vol_result vol_get_buf(const char *url, size_t max, char **out,
                             size_t *len, long *status, char *err) {
-    struct membuf m = {NULL, 0, max};
+    struct membuf m = {{NULL, 0, 0, 0}, max};
     enum vol_result vr;
     CURL *h = handle();
     int nofd;
@@ -314,12 +310,11 @@ enum vol_result vol_get_buf(const char *url, size_t max, char **out,
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, vol_total_ms);
     vr = perform(h, &nofd, status, err);
     if (vr != VOL_OK) {
-        free(m.p);
+        buf_free(&m.b);
         return vr;
     }
-    if (m.p == NULL) m.p = calloc(1, 1);
-    *out = m.p;
-    *len = m.len;
+    *out = buf_take(&m.b, len);
+    if (*out == NULL) *out = calloc(1, 1); /* an empty body */
     return VOL_OK;
 }
 

@@ -8,8 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "conffile.h"
 #include "log.h"
 #include "mkv.h"
+#include "nginxbin.h"
 #include "nginxconf.h"
 #include "supervise.h"
 #include "volspace.h"
@@ -74,7 +77,8 @@ int main(int argc, char **argv) {
     char prefix[PATH_MAX + 1];
     char body_temp[PATH_MAX + 8];
     struct nginxconf_volume vol;
-    struct nginxconf_build build;
+    struct nginxbin_build build;
+    struct buf text = {NULL, 0, 0, 0};
     const char *tmpl;
     char *owned_tmpl = NULL;
     char writers[NGINXCONF_WRITERS_MAX] = "";
@@ -122,27 +126,30 @@ int main(int argc, char **argv) {
     /* Signals wait for the supervisor loop from here on, so nothing below
      * is cut short between creating the config file and removing it. */
     if (supervise_init(err) != MKV_OK ||
-        nginxconf_prepare(argv[2], port, &vol, err) != MKV_OK) {
+        voldir_prepare(argv[2], &vol.dir, err) != MKV_OK) {
         log_msg("%s", err);
         return 1;
     }
+    vol.port = port;
     memcpy(vol.writers, writers, sizeof(writers));
     if (port_free(port, err) != MKV_OK ||
-        nginxconf_find(nginx, sizeof(nginx), err) != MKV_OK ||
-        nginxconf_probe(nginx, &build, err) != MKV_OK ||
-        nginxconf_template(&tmpl, &owned_tmpl, err) != MKV_OK ||
-        nginxconf_render(tmpl, &vol, &build, conf, sizeof(conf), err) !=
-            MKV_OK) {
+        nginxbin_find(nginx, sizeof(nginx), err) != MKV_OK ||
+        nginxbin_probe(nginx, &build, err) != MKV_OK ||
+        conffile_template(&tmpl, &owned_tmpl, err) != MKV_OK ||
+        nginxconf_render(tmpl, &vol, &build, &text, err) != MKV_OK ||
+        conffile_write(text.p, text.len, conf, sizeof(conf), err) != MKV_OK) {
         log_msg("%s", err);
+        buf_free(&text);
         free(owned_tmpl);
         return 1;
     }
+    buf_free(&text);
     free(owned_tmpl);
-    snprintf(prefix, sizeof(prefix), "%s/", vol.state);
-    snprintf(body_temp, sizeof(body_temp), "%s/body", vol.state);
+    snprintf(prefix, sizeof(prefix), "%s/", vol.dir.state);
+    snprintf(body_temp, sizeof(body_temp), "%s/body", vol.dir.state);
     /* The free-space file the index reads (volspace.h), kept up to date
      * from the supervisor's loop. */
-    if (volspace_open(vol.root, vol.state, err) != MKV_OK) {
+    if (volspace_open(vol.dir.root, vol.dir.state, err) != MKV_OK) {
         log_msg("%s", err);
         unlink(conf);
         return 1;
@@ -152,7 +159,7 @@ int main(int argc, char **argv) {
     {
         char *nargv[] = {nginx, "-e", "stderr", "-p", prefix, "-c", conf,
                          NULL};
-        log_msg("serving %s on port %d with %s (config %s); writers: %s", vol.root, port,
+        log_msg("serving %s on port %d with %s (config %s); writers: %s", vol.dir.root, port,
                 nginx, conf, vol.writers[0] ? vol.writers : "anyone");
         rc = supervise_run(nargv, body_temp, err);
     }

@@ -6,7 +6,9 @@ PASS=0
 FAIL=0
 SKIP=0
 PIDS=""
-WORK=$(mktemp -d /tmp/cmkv-test.XXXXXX)
+# WORK: where the daemons' data and logs go, removed on exit
+# (LIB_WORK_TEMPLATE: another mktemp template; scripts/bench.sh's).
+WORK=$(mktemp -d "${LIB_WORK_TEMPLATE:-/tmp/cmkv-test.XXXXXX}")
 PY=/usr/bin/python3
 # BIN: where mkv-index and mkv-volume are (a sanitizer build may differ).
 BIN=${MKV_BIN:-bin}
@@ -54,10 +56,10 @@ wait_http() {
     return 1
 }
 
-# start_volume DIR -- start bin/mkv-volume on a free port; sets VPORT and
-# VPID, logs to DIR.log.
+# start_volume DIR [PORT] -- start bin/mkv-volume on PORT (default: a
+# free port); sets VPORT and VPID, logs to DIR.log.
 start_volume() {
-    VPORT=$(free_port)
+    VPORT=${2:-$(free_port)}
     "$BIN"/mkv-volume "$VPORT" "$1" >"$1.log" 2>&1 &
     VPID=$!
     PIDS="$PIDS $VPID"
