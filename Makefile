@@ -22,9 +22,9 @@ INDEX_SRC  = src/autoindex.c src/bio.c src/checksum.c src/cleanup.c \
              src/health.c src/http.c src/index_main.c src/key.c src/keylist.c \
              src/list.c src/locks.c src/loop.c src/metrics.c src/opts.c \
              src/placement.c src/progress.c src/put.c src/query.c \
-             src/rebalance.c src/rebuild.c src/record.c src/relay.c src/req.c \
+             src/rebalance.c src/rebuild.c src/record.c src/relay.c src/req.c src/route.c \
              src/ring.c src/s3.c src/s3auth.c src/s3list.c src/s3meta.c \
-             src/s3multi.c src/s3obj.c src/s3xml.c src/sigv4.c src/space.c \
+             src/s3multi.c src/s3obj.c src/s3xml.c src/server.c src/sigv4.c src/space.c \
              src/store.c src/stream.c src/volclient.c
 VOLUME_SRC = src/conffile.c src/nginxbin.c src/nginxconf.c src/supervise.c \
              src/voldir.c src/volume_main.c
@@ -117,9 +117,10 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/cluster.sh
 
-# Unit tests (cmocka), then integration tests against real nginx volumes
-# and the real index; ends with "N passed, N failed".
+# The include-cycle check, unit tests (cmocka), then integration tests
+# against real nginx volumes and the real index; ends with "N passed, N failed".
 test: deps
+	@python3 scripts/check-includes.py
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/thrasher $(BUILD)/mkindex
 	@$(MAKE) --no-print-directory asan
 	@sh tests/run.sh $(UNIT_BIN) --asan bin-asan $(ASAN_UNIT)

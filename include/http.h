@@ -1,10 +1,12 @@
-/* http.h -- mkv-index's HTTP front (libmicrohttpd) and its routes.
+/* http.h -- what a native handler receives and answers with: the request
+ * (struct call), the index's settings, and the replies (http.c).
  *
- * Where a request goes: one of the event loops (loop.c) accepts it and
- * http.c routes it by method: GET and HEAD to get.c (a redirect from the
- * index alone; query operations to list.c and health.c), PUT to put.c,
- * DELETE and UNLINK to delete.c. A request that waits for volumes runs
- * its transfers on the same loop (a req, req.h) and is answered there. */
+ * Where a request goes: one of the event loops (loop.c) accepts it, the
+ * route table (route.c) picks its handler by method and query: get.c (a
+ * redirect from the index alone), list.c (?list, ?unlinked), health.c
+ * (?health, ?metrics), put.c, delete.c (DELETE and UNLINK). A request that
+ * waits for volumes runs its transfers on the same loop (a req, req.h)
+ * and is answered there. server.c listens and starts the loops. */
 #ifndef MKV_HTTP_H
 #define MKV_HTTP_H
 
@@ -39,22 +41,25 @@ struct http_config {
     long s3_upload_expiry_s;      /* an unfinished multipart upload's life */
 };
 
-/* The daemon's settings, set by http_start. */
+/* The daemon's settings, set by server_start. */
 extern const struct http_config *http_cfg;
 
-/* http_start -- listen at c->port (and c->s3_port, if set) on c->listen
- * (or every interface) and serve on c->threads event loops; c must
- * outlive the server. */
-int http_start(const struct http_config *c, char *err);
+/* http_init -- prepare the shared empty answers; http_fini frees them. */
+int http_init(char *err);
+void http_fini(void);
 
-/* http_stop -- stop accepting; give requests under way up to grace_ms to
- * finish, abort the rest (503); close every connection, join the loops. */
-void http_stop(long grace_ms);
-
-/* http_daemon -- for loop.c: a libmicrohttpd daemon in external epoll
- * mode on listen_fd (shared by the loops), at most limit connections,
- * closing clients idle for timeout_s. NULL on failure. */
-struct MHD_Daemon *http_daemon(int listen_fd, unsigned limit, unsigned timeout_s);
+/* A request as the route table hands it to a handler (route.c): what
+ * libmicrohttpd passed for this call. The handler owns *con_cls from
+ * the first call it stores something there until its *_completed. */
+struct call {
+    struct MHD_Connection *c;
+    const char *method;           /* as sent; "UNLINK" included */
+    const char *url;              /* the target's path, as sent */
+    const char *upload_data;      /* this call's body bytes (PUT) */
+    size_t *upload_size;          /* in: their count; out: left unread */
+    void **con_cls;
+    const struct query *q;        /* a GET's parsed query, else NULL */
+};
 
 /* http_respond -- queue an empty answer with status (and log it with -v).
  * Answers are prepared once and shared, so this allocates nothing. */
@@ -115,35 +120,5 @@ int http_volume_index(const char *volume);
  * an answer was queued (*ret then holds MHD's result). */
 int http_key(struct MHD_Connection *c, const char *method, const char *url,
              char *key, size_t *keylen, enum MHD_Result *ret);
-
-/* The routes. Each *_handle has libmicrohttpd's access-handler arguments
- * and is called for every call MHD makes for its request; *_completed is
- * called when MHD is done with a request that set *con_cls. */
-enum MHD_Result get_handle(struct MHD_Connection *c, const char *method,
-                           const char *url, void **con_cls);
-void get_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
-enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
-                           const char *upload_data, size_t *upload_data_size,
-                           void **con_cls);
-void put_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
-enum MHD_Result delete_handle(struct MHD_Connection *c, const char *method,
-                              const char *url, size_t *upload_data_size,
-                              void **con_cls);
-void delete_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
-
-/* health_handle -- GET /?health: HEAD every volume at once, answer 200
- * with JSON when all are up, 503 otherwise. */
-enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
-                              const char *url, void **con_cls);
-void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
-
-/* metrics_answer -- GET /?metrics: the Prometheus text. */
-enum MHD_Result metrics_answer(struct MHD_Connection *c, const char *method,
-                               const char *url);
-
-/* list_answer -- GET /PREFIX?list or ?unlinked: the JSON listing. */
-enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,
-                            const char *url, const char *prefix, size_t plen,
-                            const struct query *q);
 
 #endif

@@ -1,5 +1,5 @@
 /* put.h -- the one PUT path: stream a body to every replica of a key at
- * once, then make its record live. The native front (http.c), the S3
+ * once, then make its record live. The native front (route.c), the S3
  * front (s3obj.c) and the index's own copies (CopyObject, multipart
  * completion) all write through it.
  *
@@ -26,6 +26,7 @@
 
 #include <microhttpd.h>
 
+#include "http.h"
 #include "mkv.h"
 
 struct put_req;
@@ -107,5 +108,10 @@ int put_failed(const struct put_req *p);
  * none, -1 for chunked, -2 when malformed (a Content-Length that is not
  * a number, two that disagree, a Transfer-Encoding other than chunked). */
 int64_t put_body_size(struct MHD_Connection *c);
+
+/* put_handle -- the native PUT of k's key, for every call of the request
+ * (route.c); put_completed -- libmicrohttpd is done with it. */
+enum MHD_Result put_handle(struct call *k);
+void put_completed(void *con_cls, enum MHD_RequestTerminationCode toe);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "bio.h"
 #include "erase.h"
+#include "delete.h"
 #include "http.h"
 #include "key.h"
 #include "locks.h"
@@ -128,9 +129,11 @@ static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *m,
     return MHD_YES;
 }
 
-enum MHD_Result delete_handle(struct MHD_Connection *c, const char *method,
-                              const char *url, size_t *upload_data_size,
-                              void **con_cls) {
+enum MHD_Result delete_handle(struct call *k) {
+    struct MHD_Connection *c = k->c;
+    const char *method = k->method, *url = k->url;
+    size_t *upload_data_size = k->upload_size;
+    void **con_cls = k->con_cls;
     struct delete_req *r = *con_cls;
 
     if (r == NULL) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "get.h"
 #include "http.h"
 #include "key.h"
 #include "log.h"
@@ -216,48 +217,23 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
         req_suspend(&r->r);
         return MHD_YES;
     }
-    return get_handle(c, method, url, con_cls);
+    if (r->r.status != 302) return http_respond(c, method, url, r->r.status);
+    return redirect(c, method, url, &r->rec, r->chosen, r->path);
 }
 
-/* collect_query -- libmicrohttpd's iterator over the query's pairs. */
-static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
-                                     const char *name, const char *value) {
-    (void)kind;
-    query_add(cls, name, value);
-    return MHD_YES;
-}
-
-enum MHD_Result get_handle(struct MHD_Connection *c, const char *method,
-                           const char *url, void **con_cls) {
-    struct probe_req *r = *con_cls;
-    struct query q;
+enum MHD_Result get_handle(struct call *k) {
+    struct probe_req *r = *k->con_cls;
 
     if (r != NULL && r->r.kind == REQ_PROBE) { /* called again: probed? */
         if (!r->r.done) {
             req_suspend(&r->r);
             return MHD_YES;
         }
-        if (r->r.status != 302) return http_respond(c, method, url, r->r.status);
-        return redirect(c, method, url, &r->rec, r->chosen, r->path);
+        if (r->r.status != 302) return http_respond(k->c, k->method, k->url, r->r.status);
+        return redirect(k->c, k->method, k->url, &r->rec, r->chosen, r->path);
     }
-    query_init(&q);
-    if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &q) > 0) {
-        if (query_done(&q) != MKV_OK) {
-            log_limited(LOG_REFUSED, "%s %s: refused: %s", method, url, q.err);
-            return http_respond(c, method, url, 400);
-        }
-        if (q.op == QUERY_HEALTH) return health_handle(c, method, url, con_cls);
-        if (q.op == QUERY_METRICS) return metrics_answer(c, method, url);
-        if (q.op == QUERY_LIST || q.op == QUERY_UNLINKED) {
-            char prefix[MKV_KEY_MAX];
-            size_t plen;
-            enum MHD_Result ret;
-            if (!http_key(c, method, url, prefix, &plen, &ret)) return ret;
-            return list_answer(c, method, url, prefix, plen, &q);
-        }
-    }
-    *con_cls = NULL; /* the marker: nothing to free */
-    return lookup(c, method, url, con_cls);
+    *k->con_cls = NULL; /* nothing to free */
+    return lookup(k->c, k->method, k->url, k->con_cls);
 }
 
 void get_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {

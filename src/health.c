@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -108,8 +109,10 @@ static void health_begin(struct health_req *r) {
     if (r->r.busy == 0) all_checked(r);
 }
 
-enum MHD_Result health_handle(struct MHD_Connection *c, const char *method,
-                              const char *url, void **con_cls) {
+enum MHD_Result health_handle(struct call *k) {
+    struct MHD_Connection *c = k->c;
+    const char *method = k->method, *url = k->url;
+    void **con_cls = k->con_cls;
     struct health_req *r = *con_cls;
     char state[2 * MKV_ERRLEN];
     size_t cap, n = 0;
@@ -169,8 +172,9 @@ void health_completed(void *con_cls, enum MHD_RequestTerminationCode toe) {
     req_closed(con_cls);
 }
 
-enum MHD_Result metrics_answer(struct MHD_Connection *c, const char *method,
-                               const char *url) {
+enum MHD_Result health_metrics(struct call *k) {
+    struct MHD_Connection *c = k->c;
+    const char *method = k->method, *url = k->url;
     char state[2 * MKV_ERRLEN];
     size_t len;
     int writable = store_state(state, sizeof(state));

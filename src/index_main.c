@@ -9,6 +9,7 @@
 #include "log.h"
 #include "opts.h"
 #include "s3.h"
+#include "server.h"
 #include "store.h"
 #include "volclient.h"
 
@@ -99,7 +100,7 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    if (http_start(&hc, err) != MKV_OK) {
+    if (server_start(&hc, err) != MKV_OK) {
         log_msg("%s", err);
         bio_stop();
         if (o.s3_port) s3_cleanup();
@@ -128,7 +129,7 @@ int main(int argc, char **argv) {
         else log_msg("SIGHUP: access log reopened");
     }
     log_msg("%s: shutting down", strsignal(sig));
-    http_stop(10000); /* no new requests; those under way get 10 s */
+    server_stop(10000); /* no new requests; those under way get 10 s */
     vol_cleanup();
     if (o.s3_port) s3_cleanup();
     store_close();

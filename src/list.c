@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "list.h"
 #include "key.h"
 #include "log.h"
 #include "store.h"
@@ -182,14 +183,17 @@ static void free_listing(void *cls) {
     free(l);
 }
 
-enum MHD_Result list_answer(struct MHD_Connection *c, const char *method,
-                            const char *url, const char *prefix, size_t plen,
-                            const struct query *q) {
+enum MHD_Result list_answer(struct call *k) {
+    struct MHD_Connection *c = k->c;
+    const char *method = k->method, *url = k->url;
+    const struct query *q = k->q;
     struct MHD_Response *r;
     struct listing *l;
-    char why[MKV_ERRLEN], err[MKV_ERRLEN];
+    char why[MKV_ERRLEN], err[MKV_ERRLEN], prefix[MKV_KEY_MAX];
+    size_t plen;
     enum MHD_Result ret;
 
+    if (!http_key(c, method, url, prefix, &plen, &ret)) return ret;
     if (!store_listable(0, why)) {
         struct MHD_Response *busy =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);

@@ -10,8 +10,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "bio.h"
-#include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "req.h"
@@ -570,7 +568,6 @@ void loops_stop(long grace_ms) {
     }
     for (int i = 0; i < nloops; i++) pthread_join(loops[i].tid, NULL);
     /* The helper thread posts to loops: it ends before they are freed. */
-    bio_stop();
     for (int i = 0; i < nloops; i++) loop_free(&loops[i]);
     free(loops);
     loops = NULL;

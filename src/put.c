@@ -715,18 +715,14 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
     return MHD_YES;
 }
 
-enum MHD_Result put_handle(struct MHD_Connection *c, const char *url,
-                           const char *upload_data, size_t *upload_data_size,
-                           void **con_cls) {
-    struct put_req *r = *con_cls;
+enum MHD_Result put_handle(struct call *k) {
+    struct MHD_Connection *c = k->c;
+    const char *url = k->url, *upload_data = k->upload_data;
+    size_t *upload_data_size = k->upload_size;
+    struct put_req *r = *k->con_cls;
 
-    if (r == NULL) return put_begin(c, url, con_cls);
+    if (r == NULL) return put_begin(c, url, k->con_cls);
     if (*upload_data_size > 0) {
-        put_feed(r, upload_data, upload_data_size);
-        if (r->discarded > PUT_DISCARD_MAX) {
-            log_msg("PUT %s: closing: too much body after a failure", r->r.url);
-            return MHD_NO;
-        }
         if (loop_stopping() && put_failed(r)) {
             log_msg("PUT %s: closing: shutting down", r->r.url);
             return MHD_NO; /* the rest of the body would hold the shutdown */

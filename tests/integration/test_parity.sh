@@ -242,7 +242,9 @@ check_balanced 2 $VOLS3
 stop "$IPID"
 # shellcheck disable=SC2086
 "$BIN"/mkv-index rebalance --index "$WORK/r3.db" --replicas 3 $VOLS5 2>"$WORK/rl.err"
-expect "rebalance back to 5 volumes x 3 exits 0" 0 "$?"
+rc=$?
+expect "rebalance back to 5 volumes x 3 exits 0" 0 "$rc"
+[ "$rc" = 0 ] || sed 's/^/#   /' "$WORK/rl.err"
 # shellcheck disable=SC2086
 start_index "$WORK/r3.db" --replicas 3 $VOLS5 || exit 1
 # shellcheck disable=SC2086
