@@ -30,24 +30,20 @@
 #define REBALANCE_THREADS 8
 #define REBALANCE_RING (1024 * 1024)
 
-struct keyref {
-    char *key;
-    size_t len;
-};
-
 static const struct opts *rl_opts;
 static struct progress rl_progress;
-static struct keyref *rl_keys;
-static size_t rl_nkeys, rl_cap;
+static struct maint_keys rl_keys;
 static atomic_size_t rl_next;
 static atomic_long rl_moved, rl_left;
 
 /* The stale-copy journal: "VOLUME HEXKEY" lines, one per copy that a
- * rewritten record no longer names and that is not known to be gone. */
+ * rewritten record no longer names and that is not known to be gone;
+ * " FLAT" follows when the copy has the flat name (placement.h). */
 struct stale {
     char volume[PLACEMENT_VOLUME_MAX + 8];
     char *key;
     size_t len;
+    int flat;                     /* the copy's name form */
     int done;                     /* removed (or named again): not kept */
 };
 static pthread_mutex_t rl_stale_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -58,7 +54,7 @@ static char rl_journal_path[4096];
 
 /* stale_add -- remember a stale copy; rl_stale_mu held. Returns its
  * index, or -1 when out of memory. */
-static long do_stale_add(const char *volume, const char *key, size_t len) {
+static long do_stale_add(const char *volume, const char *key, size_t len, int flat) {
     struct stale *s;
     if (rl_nstale == rl_capstale) {
         size_t cap = rl_capstale ? 2 * rl_capstale : 256;
@@ -72,11 +68,12 @@ static long do_stale_add(const char *volume, const char *key, size_t len) {
     snprintf(s->volume, sizeof(s->volume), "%s", volume);
     memcpy(s->key, key, len);
     s->len = len;
+    s->flat = flat;
     s->done = 0;
     return (long)rl_nstale++;
 }
 
-/* journal_line -- "VOLUME HEXKEY\n" into out; its length. */
+/* journal_line -- "VOLUME HEXKEY[ FLAT]\n" into out; its length. */
 static size_t journal_line(const struct stale *s, char *out) {
     static const char hex[] = "0123456789abcdef";
     size_t n = (size_t)sprintf(out, "%s ", s->volume);
@@ -84,6 +81,7 @@ static size_t journal_line(const struct stale *s, char *out) {
         out[n++] = hex[(unsigned char)s->key[i] >> 4];
         out[n++] = hex[(unsigned char)s->key[i] & 15];
     }
+    if (s->flat) n += (size_t)sprintf(out + n, " FLAT");
     out[n++] = '\n';
     return n;
 }
@@ -100,16 +98,21 @@ static int journal_load(char *err) {
     while (fgets(line, sizeof(line), f)) {
         char key[MKV_KEY_MAX], *sp = strchr(line, ' ');
         size_t hl, i;
+        int flat;
         if (sp == NULL) goto bad;
         *sp++ = '\0';
-        hl = strcspn(sp, "\n");
-        if (hl == 0 || hl % 2 || hl / 2 > MKV_KEY_MAX || !record_volume_ok(line)) goto bad;
+        hl = strcspn(sp, " \n");
+        sp[hl + strcspn(sp + hl, "\n")] = '\0'; /* the last line may lack it */
+        flat = strcmp(sp + hl, " FLAT") == 0;
+        if (hl == 0 || hl % 2 || hl / 2 > MKV_KEY_MAX || !record_volume_ok(line) ||
+            (!flat && sp[hl] != '\0'))
+            goto bad;
         for (i = 0; i < hl / 2; i++) {
             unsigned v;
             if (sscanf(sp + 2 * i, "%2x", &v) != 1) goto bad;
             key[i] = (char)v;
         }
-        if (do_stale_add(line, key, hl / 2) < 0) goto bad;
+        if (do_stale_add(line, key, hl / 2, flat) < 0) goto bad;
     }
     fclose(f);
     return MKV_OK;
@@ -161,10 +164,12 @@ static void mark_done(size_t i) {
 }
 
 /* remove_stale -- delete stale copy i, unless its key's record names
- * that volume again. MKV_ERR when the copy may still be there. The entry
- * is copied out under the lock: other threads may grow the array. */
+ * that file (volume and name) again. MKV_ERR when the copy may still be
+ * there. The entry is copied out under the lock: other threads may grow
+ * the array. */
 static int remove_stale(size_t i) {
-    char path[PLACEMENT_PATH_MAX], url[VOL_URL_MAX], err[MKV_ERRLEN];
+    char path[PLACEMENT_PATH_MAX], live[PLACEMENT_PATH_MAX];
+    char url[VOL_URL_MAX], err[MKV_ERRLEN];
     struct stale s;
     struct record rec;
     enum vol_result vr;
@@ -176,12 +181,13 @@ static int remove_stale(size_t i) {
     pthread_mutex_unlock(&rl_stale_mu);
     found = store_get(s.key, s.len, &rec, err);
     if (found < 0) return MKV_ERR;
+    placement_path(s.key, s.len, s.flat, path);
+    if (found == 1) placement_path(s.key, s.len, rec.flat, live);
     for (int v = 0; found == 1 && v < rec.nvolumes; v++)
-        if (strcmp(rec.volumes[v], s.volume) == 0) {
+        if (strcmp(rec.volumes[v], s.volume) == 0 && strcmp(path, live) == 0) {
             mark_done(i); /* a live copy now: not stale */
             return MKV_OK;
         }
-    placement_path(s.key, s.len, path);
     vol_url(url, s.volume, path);
     vr = vol_delete(url, &st, err);
     if (!vol_gone(vr, st)) {
@@ -190,22 +196,6 @@ static int remove_stale(size_t i) {
     }
     mark_done(i);
     return MKV_OK;
-}
-
-static int collect(const char *key, size_t keylen, void *arg) {
-    (void)arg;
-    if (rl_nkeys == rl_cap) {
-        size_t cap = rl_cap ? 2 * rl_cap : 4096;
-        struct keyref *k = realloc(rl_keys, cap * sizeof(*k));
-        if (k == NULL) return 1;
-        rl_keys = k;
-        rl_cap = cap;
-    }
-    rl_keys[rl_nkeys].key = malloc(keylen);
-    if (rl_keys[rl_nkeys].key == NULL) return 1;
-    memcpy(rl_keys[rl_nkeys].key, key, keylen);
-    rl_keys[rl_nkeys++].len = keylen;
-    return 0;
 }
 
 struct fetch {
@@ -283,7 +273,7 @@ static int move_key(const char *key, size_t keylen) {
         if (strcmp(rec.volumes[i], want[i]) != 0) same = 0;
     if (same) return MKV_OK;
 
-    placement_path(key, keylen, path);
+    placement_path(key, keylen, rec.flat, path);
     record_copy(&next, &rec);
     for (i = 0; i < rl_opts->replicas; i++) {
         if (named(&rec, want[i])) continue;
@@ -309,7 +299,7 @@ static int move_key(const char *key, size_t keylen) {
         int wanted = 0;
         for (j = 0; j < rl_opts->replicas; j++)
             if (strcmp(rec.volumes[i], want[j]) == 0) wanted = 1;
-        if (!wanted && do_stale_add(rec.volumes[i], key, keylen) < 0) first = -1;
+        if (!wanted && do_stale_add(rec.volumes[i], key, keylen, rec.flat) < 0) first = -1;
     }
     last = (long)rl_nstale;
     if (first < 0 || journal_write((size_t)first, (size_t)last) != MKV_OK) {
@@ -332,8 +322,8 @@ static int move_key(const char *key, size_t keylen) {
 static void *move_thread(void *unused) {
     size_t i;
     (void)unused;
-    while ((i = atomic_fetch_add(&rl_next, 1)) < rl_nkeys) {
-        if (move_key(rl_keys[i].key, rl_keys[i].len) != MKV_OK)
+    while ((i = atomic_fetch_add(&rl_next, 1)) < rl_keys.n) {
+        if (move_key(rl_keys.k[i].key, rl_keys.k[i].len) != MKV_OK)
             atomic_fetch_add(&rl_progress.errors, 1);
         atomic_fetch_add(&rl_progress.done, 1);
     }
@@ -342,9 +332,8 @@ static void *move_thread(void *unused) {
 }
 
 int rebalance_run(const struct opts *o) {
-    pthread_t tids[REBALANCE_THREADS];
     char err[MKV_ERRLEN];
-    int n = 0;
+    int partial;
 
     rl_opts = o;
     err[0] = '\0';
@@ -372,14 +361,14 @@ int rebalance_run(const struct opts *o) {
     if (rl_nstale > 0)
         log_msg("rebalance: %zu stale cop%s from an earlier run handled", rl_nstale,
                 rl_nstale == 1 ? "y" : "ies");
-    store_listable(24L * 3600 * 1000); /* all keys, however long it takes */
-    store_list(0, "", 0, NULL, 0, collect, NULL);
-    store_list(1, "", 0, NULL, 0, collect, NULL);
-    progress_start(&rl_progress, "rebalance", (long)rl_nkeys);
-    for (int i = 0; i < REBALANCE_THREADS; i++)
-        if (pthread_create(&tids[n], NULL, move_thread, NULL) == 0) n++;
-    if (n == 0) move_thread(NULL);
-    for (int i = 0; i < n; i++) pthread_join(tids[i], NULL);
+    partial = maint_keys(&rl_keys) != MKV_OK;
+    progress_start(&rl_progress, "rebalance", (long)rl_keys.n);
+    if (partial) {
+        log_msg("rebalance: out of memory reading the keys; %zu read, the others "
+                "are left for the next run", rl_keys.n);
+        atomic_fetch_add(&rl_progress.errors, 1);
+    }
+    maint_threads(REBALANCE_THREADS, move_thread, NULL);
     progress_stop(&rl_progress, "keys checked");
     if (journal_finish() != MKV_OK) {
         log_msg("rebalance: cannot rewrite %s: %s", rl_journal_path, strerror(errno));
@@ -392,12 +381,11 @@ int rebalance_run(const struct opts *o) {
     free(rl_stale);
     close(rl_journal);
     log_msg("rebalance: %ld of %zu keys moved, %ld errors, %ld stale cop%s left in %s",
-            atomic_load(&rl_moved), rl_nkeys, atomic_load(&rl_progress.errors),
+            atomic_load(&rl_moved), rl_keys.n, atomic_load(&rl_progress.errors),
             atomic_load(&rl_left), atomic_load(&rl_left) == 1 ? "y" : "ies",
             atomic_load(&rl_left) ? rl_journal_path : "none");
     store_close();
     vol_cleanup();
-    for (size_t i = 0; i < rl_nkeys; i++) free(rl_keys[i].key);
-    free(rl_keys);
+    maint_keys_free(&rl_keys);
     return atomic_load(&rl_progress.errors) || atomic_load(&rl_left) ? 1 : 0;
 }

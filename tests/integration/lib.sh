@@ -149,8 +149,9 @@ print(" ".join(out))
 PYEOF
 }
 
-# vname KEY -- the on-volume path of KEY under cmkv's name rules (pymkv's
+# vname [--nested] KEY -- the on-volume path a new write of KEY uses
+# (the flat form), or with --nested the nested form pymkv wrote (pymkv's
 # path, with empty segments as "-" and long ones cut at 254 + "-").
 vname() {
-    $PY tests/integration/vname.py "$1"
+    $PY tests/integration/vname.py "$@"
 }
