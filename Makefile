@@ -22,7 +22,7 @@ INDEX_SRC  = src/autoindex.c src/bio.c src/buf.c src/checksum.c src/cleanup.c \
              src/health.c src/http.c src/index_main.c src/key.c src/keyset.c \
              src/list.c src/locks.c src/loop.c src/maint.c src/metrics.c \
              src/opts.c src/placement.c src/progress.c src/put.c src/query.c \
-             src/rebalance.c src/rebuild.c src/record.c \
+             src/rebalance.c src/rebuild.c src/reconcile.c src/record.c \
              src/relay.c src/req.c src/ring.c src/s3.c src/s3auth.c \
              src/s3list.c src/s3meta.c src/s3multi.c src/s3obj.c src/s3xml.c \
              src/sigv4.c src/space.c src/store.c src/stream.c src/volclient.c \

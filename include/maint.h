@@ -21,6 +21,12 @@ int rebuild_run(const struct opts *o);
  * record, so the command can be interrupted and run again. */
 int rebalance_run(const struct opts *o);
 
+/* reconcile_run -- `mkv-index reconcile`: make the volumes agree with the
+ * index: delete files no live or unlinked record names once older than
+ * --grace, copy back missing replicas (and, with --verify, replicas whose
+ * md5 is not the record's) from a good one; with --dry-run only report. */
+int reconcile_run(const struct opts *o);
+
 /* maint_threads -- run fn(arg) on n threads (n >= 1) and join them; on
  * the caller's thread alone when none can be started. */
 void maint_threads(int n, void *(*fn)(void *), void *arg);

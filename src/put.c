@@ -69,6 +69,8 @@ struct replica {
     int unresolved;               /* its copy may be there: not confirmed gone */
     int timed_out;                /* its volume stopped answering */
     int answered_500;             /* perhaps its disk is full */
+    int answered_409;             /* a directory is at the path: no copy,
+                                     and no DELETE (it would answer 409) */
     struct loop_timer wait;       /* until its space file is fresh */
     struct vol_small space;       /* its space file, read on undo */
     char url[VOL_URL_MAX];
@@ -205,6 +207,7 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
                      "(a key stored in pymkv's nested form lies below it)", vol);
         log_limited(log_kind_volume(http_volume_index(vol)),
                     "PUT %s: volume %s has a directory at the key's path", r->r.url, vol);
+        x->answered_409 = 1;
         fail(r, 409);
     } else {
         int kind = log_kind_volume(http_volume_index(vol));
@@ -407,7 +410,7 @@ static void undo(struct put_req *r) {
          * the last byte: a timeout or a reset after that is no proof the
          * volume did not store it (a 404 to this DELETE is fine). A key
          * replaced and partly overwritten goes from every volume. */
-        if (!x->stored && !x->sent_all && !r->replacing) continue;
+        if ((!x->stored && !x->sent_all && !r->replacing) || x->answered_409) continue;
         if (x->timed_out) {
             /* It would time out again now: straight to the clean-up,
              * so the client hears at once. */

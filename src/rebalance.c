@@ -22,13 +22,11 @@
 #include "placement.h"
 #include "progress.h"
 #include "store.h"
-#include "stream.h"
 #include "volclient.h"
 
 #include <unistd.h>
 
 #define REBALANCE_THREADS 8
-#define REBALANCE_RING (1024 * 1024)
 
 static const struct opts *rl_opts;
 static struct progress rl_progress;
@@ -198,54 +196,6 @@ static int remove_stale(size_t i) {
     return MKV_OK;
 }
 
-struct fetch {
-    const char *url;
-    struct stream *s;
-    enum vol_result vr;
-    long status;
-    char err[MKV_ERRLEN];
-};
-
-static void *fetch_thread(void *arg) {
-    struct fetch *f = arg;
-    f->vr = vol_get_stream(f->url, f->s, &f->status, f->err);
-    vol_thread_done();
-    return NULL;
-}
-
-/* copy_value -- stream src's value to dst. MKV_ERR with err set. */
-static int copy_value(const char *src, const char *dst, char *err) {
-    struct stream s;
-    struct fetch f = {src, &s, VOL_FAILED, 0, ""};
-    pthread_t tid;
-    enum vol_result vr;
-    long st;
-
-    if (stream_init(&s, REBALANCE_RING, 1) != MKV_OK) {
-        mkv_seterr(err, "out of memory");
-        return MKV_ERR;
-    }
-    if (pthread_create(&tid, NULL, fetch_thread, &f) != 0) {
-        stream_destroy(&s);
-        mkv_seterr(err, "cannot start a thread");
-        return MKV_ERR;
-    }
-    vr = vol_put(dst, &s, 0, -1, &st, err);
-    if (vr != VOL_OK || (st != 201 && st != 204)) stream_abort(&s);
-    pthread_join(tid, NULL);
-    stream_destroy(&s);
-    if (f.vr != VOL_OK || f.status != 200) {
-        if (f.vr == VOL_OK) mkv_seterr(err, "GET %s answered %ld", src, f.status);
-        else mkv_seterr(err, "GET %s: %s", src, f.err);
-        return MKV_ERR;
-    }
-    if (vr != VOL_OK || (st != 201 && st != 204)) {
-        if (vr == VOL_OK) mkv_seterr(err, "PUT %s answered %ld", dst, st);
-        return MKV_ERR;
-    }
-    return MKV_OK;
-}
-
 static int named(const struct record *r, const char *v) {
     for (int i = 0; i < r->nvolumes; i++)
         if (strcmp(r->volumes[i], v) == 0) return 1;
@@ -280,7 +230,7 @@ static int move_key(const char *key, size_t keylen) {
         vol_url(dst, want[i], path);
         for (j = 0; j < rec.nvolumes; j++) {
             vol_url(src, rec.volumes[j], path);
-            if (copy_value(src, dst, err) == MKV_OK) break;
+            if (vol_copy(src, dst, err) == MKV_OK) break;
             log_msg("rebalance: copy %s -> %s: %s", src, dst, err);
         }
         if (j == rec.nvolumes) {
