@@ -48,4 +48,12 @@ int maint_keys(struct maint_keys *out);
 /* maint_keys_free -- free what maint_keys read. */
 void maint_keys_free(struct maint_keys *keys);
 
+struct progress;
+
+/* maint_each_key -- fn(key, keylen) for every key of keys, on n threads
+ * taking them in turn; each call counts in p->done, and in p->errors when
+ * fn returns MKV_ERR. Each thread frees its volclient handle at its end. */
+void maint_each_key(const struct maint_keys *keys, int n, int (*fn)(const char *, size_t),
+                    struct progress *p);
+
 #endif

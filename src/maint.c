@@ -1,10 +1,13 @@
 /* maint.c -- pieces the maintenance commands share (maint.h). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "maint.h"
+#include "progress.h"
 #include "store.h"
+#include "volclient.h"
 
 #define MAINT_MAX_THREADS 64
 
@@ -56,4 +59,29 @@ void maint_keys_free(struct maint_keys *keys) {
     for (size_t i = 0; i < keys->n; i++) free(keys->k[i].key);
     free(keys->k);
     memset(keys, 0, sizeof(*keys));
+}
+
+struct each {                     /* maint_each_key's work, shared */
+    const struct maint_keys *keys;
+    int (*fn)(const char *, size_t);
+    struct progress *p;
+    atomic_size_t next;
+};
+
+static void *each_thread(void *arg) {
+    struct each *e = arg;
+    size_t i;
+    while ((i = atomic_fetch_add(&e->next, 1)) < e->keys->n) {
+        if (e->fn(e->keys->k[i].key, e->keys->k[i].len) != MKV_OK)
+            atomic_fetch_add(&e->p->errors, 1);
+        atomic_fetch_add(&e->p->done, 1);
+    }
+    vol_thread_done();
+    return NULL;
+}
+
+void maint_each_key(const struct maint_keys *keys, int n, int (*fn)(const char *, size_t),
+                    struct progress *p) {
+    struct each e = {keys, fn, p, 0};
+    maint_threads(n, each_thread, &e);
 }

@@ -31,7 +31,6 @@
 static const struct opts *rl_opts;
 static struct progress rl_progress;
 static struct maint_keys rl_keys;
-static atomic_size_t rl_next;
 static atomic_long rl_moved, rl_left;
 
 /* The stale-copy journal: "VOLUME HEXKEY" lines, one per copy that a
@@ -269,18 +268,6 @@ static int move_key(const char *key, size_t keylen) {
     return rc;
 }
 
-static void *move_thread(void *unused) {
-    size_t i;
-    (void)unused;
-    while ((i = atomic_fetch_add(&rl_next, 1)) < rl_keys.n) {
-        if (move_key(rl_keys.k[i].key, rl_keys.k[i].len) != MKV_OK)
-            atomic_fetch_add(&rl_progress.errors, 1);
-        atomic_fetch_add(&rl_progress.done, 1);
-    }
-    vol_thread_done();
-    return NULL;
-}
-
 int rebalance_run(const struct opts *o) {
     char err[MKV_ERRLEN];
     int partial;
@@ -318,7 +305,7 @@ int rebalance_run(const struct opts *o) {
                 "are left for the next run", rl_keys.n);
         atomic_fetch_add(&rl_progress.errors, 1);
     }
-    maint_threads(REBALANCE_THREADS, move_thread, NULL);
+    maint_each_key(&rl_keys, REBALANCE_THREADS, move_key, &rl_progress);
     progress_stop(&rl_progress, "keys checked");
     if (journal_finish() != MKV_OK) {
         log_msg("rebalance: cannot rewrite %s: %s", rl_journal_path, strerror(errno));

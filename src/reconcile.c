@@ -57,7 +57,6 @@ static pthread_mutex_t rc_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct named *rc_named;
 static size_t rc_nnamed, rc_capnamed;
 static struct maint_keys rc_keys;
-static atomic_size_t rc_next;
 static atomic_long rc_unnamed, rc_removed, rc_young, rc_missing, rc_mismatched,
     rc_restored, rc_lost, rc_unchecked;
 
@@ -255,18 +254,6 @@ static int check_key(const char *key, size_t keylen) {
     return rc;
 }
 
-static void *check_thread(void *unused) {
-    size_t i;
-    (void)unused;
-    while ((i = atomic_fetch_add(&rc_next, 1)) < rc_keys.n) {
-        if (check_key(rc_keys.k[i].key, rc_keys.k[i].len) != MKV_OK)
-            atomic_fetch_add(&rc_progress.errors, 1);
-        atomic_fetch_add(&rc_progress.done, 1);
-    }
-    vol_thread_done();
-    return NULL;
-}
-
 int reconcile_run(const struct opts *o) {
     char err[MKV_ERRLEN];
     long files, walk_errors, left;
@@ -303,7 +290,7 @@ int reconcile_run(const struct opts *o) {
         log_msg("reconcile: out of memory reading the keys; %zu checked", rc_keys.n);
         atomic_fetch_add(&rc_progress.errors, 1);
     }
-    maint_threads(RECONCILE_THREADS, check_thread, NULL);
+    maint_each_key(&rc_keys, RECONCILE_THREADS, check_key, &rc_progress);
     progress_stop(&rc_progress, "keys checked");
 
     left = walk_errors + atomic_load(&rc_progress.errors) + incomplete;
