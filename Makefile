@@ -20,12 +20,13 @@ COMMON_SRC = src/buf.c src/log.c src/mkv.c src/volspace.c
 INDEX_SRC  = src/autoindex.c src/bio.c src/checksum.c src/cleanup.c \
              src/copy.c src/creds.c src/delete.c src/erase.c src/get.c \
              src/health.c src/http.c src/index_main.c src/key.c src/keylist.c \
-             src/list.c src/locks.c src/loop.c src/metrics.c src/opts.c \
-             src/placement.c src/progress.c src/put.c src/query.c \
-             src/rebalance.c src/rebuild.c src/record.c src/relay.c src/req.c src/route.c \
-             src/ring.c src/s3.c src/s3auth.c src/s3list.c src/s3meta.c \
-             src/s3multi.c src/s3obj.c src/s3xml.c src/server.c src/sigv4.c src/space.c \
-             src/store.c src/stream.c src/volclient.c
+             src/list.c src/locks.c src/loop.c src/maint.c src/metrics.c \
+             src/opts.c src/placement.c src/progress.c src/put.c src/query.c \
+             src/rebalance.c src/rebuild.c src/reconcile.c src/record.c \
+             src/relay.c src/req.c src/ring.c src/route.c src/s3.c src/s3auth.c \
+             src/s3list.c src/s3meta.c src/s3multi.c src/s3obj.c src/s3xml.c \
+             src/server.c src/sigv4.c src/space.c src/store.c src/stream.c \
+             src/volclient.c src/volwalk.c
 VOLUME_SRC = src/conffile.c src/nginxbin.c src/nginxconf.c src/supervise.c \
              src/voldir.c src/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \

@@ -6,19 +6,30 @@
 #define MKV_AUTOINDEX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mkv.h"
 
 /* Longest entry name accepted (a filesystem name is at most 255 bytes). */
 #define AUTOINDEX_NAME_MAX 1024
 
-/* autoindex_parse -- call fn(name, namelen, is_dir, arg) for each entry
- * of json[0..len), in order; stop early (returning MKV_OK) when fn
- * returns non-zero. MKV_ERR (err set) when the text is not such a
- * listing; entries before the fault may already have been passed. */
+/* One entry of a listing, as autoindex_parse hands it on. */
+struct autoindex_entry {
+    const char *name;             /* namelen bytes, NUL-terminated, no NUL */
+    size_t namelen;               /* 1..AUTOINDEX_NAME_MAX */
+    int is_dir;                   /* "directory" (else "file") */
+    int64_t mtime;                /* "mtime" ("Tue, 24 Nov 2026 20:36:07
+                                     GMT") in seconds since the epoch, or
+                                     -1 when the entry has none */
+};
+
+/* autoindex_parse -- call fn(entry, arg) for each directory and file of
+ * json[0..len), in order (the entry lives only during the call); stop
+ * early (returning MKV_OK) when fn returns non-zero. MKV_ERR (err set)
+ * when the text is not such a listing, an mtime included; entries before
+ * the fault may already have been passed. */
 int autoindex_parse(const char *json, size_t len,
-                    int (*fn)(const char *name, size_t namelen, int is_dir,
-                              void *arg),
+                    int (*fn)(const struct autoindex_entry *e, void *arg),
                     void *arg, char *err);
 
 #endif

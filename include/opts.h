@@ -10,10 +10,11 @@
 #define OPTS_MAX_VOLUMES PLACEMENT_MAX_VOLUMES
 
 /* What mkv-index was asked to do: the first argument may name it. */
-enum opts_command { OPTS_SERVE = 0, OPTS_REBUILD, OPTS_REBALANCE };
+enum opts_command { OPTS_SERVE = 0, OPTS_REBUILD, OPTS_REBALANCE, OPTS_RECONCILE };
 
 struct opts {
-    enum opts_command command; /* "server" (default), "rebuild", "rebalance" */
+    enum opts_command command; /* "server" (default), "rebuild", "rebalance",
+                                  "reconcile" */
     int port;                   /* --port, default 3000 */
     const char *index;          /* --index, default /tmp/indexdb */
     int verbose;                /* -v: one log line per request */
@@ -42,6 +43,10 @@ struct opts {
     int s3_port;                /* --s3-port N: the S3 endpoint, 0 = off */
     const char *s3_credentials; /* --s3-credentials FILE (needed with --s3-port) */
     long s3_upload_expiry_s;    /* --s3-upload-expiry S, default 86400 */
+    int dry_run;                /* reconcile --dry-run: report, change nothing */
+    int verify;                 /* reconcile --verify: check every md5 */
+    long grace_s;               /* reconcile --grace S: an unnamed file this
+                                   young is left alone, default 3600 */
     int help, version;          /* --help / --version seen */
     int nvolumes;
     char *volumes[OPTS_MAX_VOLUMES]; /* point into argv or into buf */

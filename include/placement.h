@@ -16,7 +16,30 @@
  *   255 bytes, its first 254 bytes are written followed by "-" and a
  *   '/'; the rest (at most 255 bytes) is written as it is.
  * So a segment "-" is empty, and a 255-byte segment ending in '-' is a
- * piece to be joined to the next without a '/'. */
+ * piece to be joined to the next without a '/'.
+ *
+ * Two forms. The above is the NESTED form, pymkv's: each '/' of the
+ * base64 nests a directory, so two keys can share a path -- "/qx" is
+ * "/71/da/L3F4" and "/qx\xff/Cz" is "/71/da/L3F4/y9Deg==", below it --
+ * and whichever is stored first blocks the other. New writes use the
+ * FLAT form: the base64 with every '/' written '_' (a byte base64 never
+ * uses), cut by the rule above into 254 + "-" pieces only when over 255
+ * bytes. The forms differ only for keys whose base64 has a '/'
+ * (placement_nests); the record of such a key says which one its files
+ * use (record.h, "FLAT"), so keys stored by pymkv and by earlier cmkv
+ * stay readable where they are.
+ *
+ * Why flat paths never meet. In the flat form the only directories are
+ * 255-byte pieces ending in '-', and a file's name (the last piece)
+ * never ends in '-', since base64 has none; so no flat path is another's
+ * directory, and the form is reversible, so no two are equal. A flat
+ * name that differs from the nested one has a '_', which no nested name
+ * has, so it is never a nested path or a directory of one; and a nested
+ * path is never a directory of a flat one, as its last name never is a
+ * 255-byte piece ending in '-'. What is left: a key whose two forms
+ * agree (its base64 has no '/') may find its path taken by a directory
+ * of an old nested key (stored by pymkv or earlier cmkv); the volume then
+ * refuses the write, and the PUT answers 409 saying so. */
 #ifndef MKV_PLACEMENT_H
 #define MKV_PLACEMENT_H
 
@@ -55,16 +78,23 @@ void placement_replicas(char *const *volumes, int n, int replicas,
 void placement_rank(char *const *volumes, int n, const char *key,
                     size_t keylen, int *ranks);
 
-/* placement_path -- write "/xx/yy/NAME" for key into out (which must hold
- * PLACEMENT_PATH_MAX bytes), NUL-terminated; returns its length. */
-int placement_path(const char *key, size_t keylen, char *out);
+/* placement_nests -- 1 when key's base64 has a '/', so that its nested
+ * and flat names differ; else 0. */
+int placement_nests(const char *key, size_t keylen);
 
-/* placement_unname -- the inverse for rebuild: from NAME (the part of a
- * path after "/xx/yy/", namelen bytes) recover the key into out
- * (MKV_KEY_MAX bytes). Returns MKV_ERR (err set) when NAME is not one
- * placement_path could have written, or when md5(key) does not begin with
- * the bytes xx and yy given (pass -1, -1 to skip that check). */
+/* placement_path -- write "/xx/yy/NAME" for key, in the flat form when
+ * flat is non-zero, else the nested one, into out (which must hold
+ * PLACEMENT_PATH_MAX bytes), NUL-terminated; returns its length. */
+int placement_path(const char *key, size_t keylen, int flat, char *out);
+
+/* placement_unname -- the inverse for rebuild and reconcile: from NAME
+ * (the part of a path after "/xx/yy/", namelen bytes), in either form,
+ * recover the key into out (MKV_KEY_MAX bytes) and set *flat to 1 when
+ * NAME is in the flat form and differs from the nested one, else 0.
+ * Returns MKV_ERR (err set) when NAME is not one placement_path could
+ * have written, or when md5(key) does not begin with the bytes xx and yy
+ * given (pass -1, -1 to skip that check). */
 int placement_unname(const char *name, size_t namelen, int xx, int yy,
-                     char *out, size_t *outlen, char *err);
+                     char *out, size_t *outlen, int *flat, char *err);
 
 #endif

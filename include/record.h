@@ -1,15 +1,22 @@
 /* record.h -- the value stored in the index for each key.
  *
  * On disk (GDBM value, no trailing NUL), minikeyvalue's layout:
- *     ["DELETED" | "WRITING"] ["HASH" 32 lowercase hex digits] VOLUME ["," VOLUME]...
+ *     ["DELETED" | "WRITING"] ["FLAT"] ["HASH" 32 lowercase hex digits] VOLUME ["," VOLUME]...
  * A pymkv record is one bare VOLUME, so pymkv index files are valid.
+ * "FLAT" (cmkv's own): the key's files use the flat name (placement.h),
+ * written only for keys whose two names differ (placement_nests), so
+ * every other record is exactly minikeyvalue's; without it the files use
+ * the nested name, as pymkv and cmkv before "FLAT" wrote them. pymkv
+ * cannot read a "FLAT" record (it would take the marker for part of the
+ * volume), nor would it find the file under its own name.
  * States: no prefix, live; "DELETED", unlinked (soft-deleted: GET says
  * 404, the files stay until a DELETE); "WRITING", a PUT in progress (or
  * cut short by a crash): GET says 404, no listing shows it, a PUT or
  * DELETE may replace it. Indexes from before "WRITING" existed marked
  * writes in progress "DELETED" as well; those read as unlinked.
  * A VOLUME is 1..RECORD_VOLUME_MAX bytes of printable ASCII other than
- * space and ','. Every record read back from disk is checked against
+ * space and ',', not beginning with a marker ("DELETED", "WRITING",
+ * "FLAT", "HASH"). Every record read back from disk is checked against
  * this before use. */
 #ifndef MKV_RECORD_H
 #define MKV_RECORD_H
@@ -20,11 +27,12 @@
 
 #define RECORD_MAX_VOLUMES 16
 #define RECORD_VOLUME_MAX 255
-#define RECORD_MAX (7 + 4 + 32 + RECORD_MAX_VOLUMES * (RECORD_VOLUME_MAX + 1))
+#define RECORD_MAX (7 + 4 + 4 + 32 + RECORD_MAX_VOLUMES * (RECORD_VOLUME_MAX + 1))
 
 struct record {
     int deleted;                  /* "DELETED": unlinked */
     int writing;                  /* "WRITING": a PUT in progress */
+    int flat;                     /* "FLAT": the files use the flat name */
     char hash[33];                /* md5 hex of the value, or "" */
     int nvolumes;                 /* 1..RECORD_MAX_VOLUMES */
     const char *volumes[RECORD_MAX_VOLUMES]; /* each points into buf */

@@ -123,4 +123,9 @@ enum vol_result vol_get_md5(const char *url, char hex[33], long *status,
 enum vol_result vol_get_stream(const char *url, struct stream *s,
                                long *status, char *err);
 
+/* vol_copy -- stream the value at url src to url dst (a GET on a thread
+ * of its own feeding the PUT through a 1 MiB stream). MKV_OK once dst
+ * answered 201 or 204 to the whole of a 200; MKV_ERR with err set. */
+int vol_copy(const char *src, const char *dst, char *err);
+
 #endif

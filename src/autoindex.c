@@ -1,5 +1,6 @@
 /* autoindex.c -- a strict reader for nginx's JSON directory listings. */
 #include <string.h>
+#include <time.h>
 
 #include "autoindex.h"
 
@@ -126,9 +127,51 @@ static int scalar(struct cursor *c) {
     return MKV_ERR;
 }
 
+/* digits -- the n decimal digits at s as a number, or -1. */
+static int digits(const char *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* http_date -- nginx's mtime, an RFC 1123 date in GMT ("Tue, 24 Nov 2026
+ * 20:36:07 GMT", exactly 29 bytes), as seconds since the epoch. */
+static int http_date(const char *s, size_t n, int64_t *out) {
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    struct tm tm;
+    time_t t;
+    int day = -1, mon = -1;
+
+    if (n != 29 || memcmp(s + 3, ", ", 2) != 0 || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || memcmp(s + 25, " GMT", 4) != 0)
+        return MKV_ERR;
+    for (int i = 0; i < 7; i++)
+        if (memcmp(s, days + 3 * i, 3) == 0) day = i;
+    for (int i = 0; i < 12; i++)
+        if (memcmp(s + 8, months + 3 * i, 3) == 0) mon = i;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_mday = digits(s + 5, 2);
+    tm.tm_year = digits(s + 12, 4) - 1900;
+    tm.tm_hour = digits(s + 17, 2);
+    tm.tm_min = digits(s + 20, 2);
+    tm.tm_sec = digits(s + 23, 2);
+    if (day < 0 || mon < 0 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_year < 70 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+        tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        return MKV_ERR;
+    tm.tm_mon = mon;
+    t = timegm(&tm);
+    if (t == (time_t)-1) return MKV_ERR;
+    *out = (int64_t)t;
+    return MKV_OK;
+}
+
 int autoindex_parse(const char *json, size_t len,
-                    int (*fn)(const char *name, size_t namelen, int is_dir,
-                              void *arg),
+                    int (*fn)(const struct autoindex_entry *e, void *arg),
                     void *arg, char *err) {
     struct cursor c = {json, json + len, err};
     char name[AUTOINDEX_NAME_MAX + 1], field[AUTOINDEX_NAME_MAX + 1], type[16];
@@ -141,14 +184,16 @@ int autoindex_parse(const char *json, size_t len,
         goto end;
     }
     for (;;) {
-        int has_name = 0, has_type = 0;
+        int has_name = 0, has_type = 0, has_mtime = 0;
+        struct autoindex_entry e = {name, 0, 0, -1};
         if (expect(&c, '{')) return MKV_ERR;
         for (;;) {
             if (string(&c, field, sizeof(field), &n)) return MKV_ERR;
             if (expect(&c, ':')) return MKV_ERR;
             skip_ws(&c);
             if ((strcmp(field, "name") == 0 && has_name) ||
-                (strcmp(field, "type") == 0 && has_type)) {
+                (strcmp(field, "type") == 0 && has_type) ||
+                (strcmp(field, "mtime") == 0 && has_mtime)) {
                 mkv_seterr(err, "autoindex: an entry with two \"%s\" fields", field);
                 return MKV_ERR;
             }
@@ -158,6 +203,13 @@ int autoindex_parse(const char *json, size_t len,
             } else if (strcmp(field, "type") == 0) {
                 if (string(&c, type, sizeof(type), &n)) return MKV_ERR;
                 has_type = 1;
+            } else if (strcmp(field, "mtime") == 0) {
+                if (string(&c, field, sizeof(field), &n)) return MKV_ERR;
+                if (http_date(field, n, &e.mtime) != MKV_OK) {
+                    mkv_seterr(err, "autoindex: malformed mtime '%.40s'", field);
+                    return MKV_ERR;
+                }
+                has_mtime = 1;
             } else if (c.p < c.end && *c.p == '"') {
                 if (string(&c, field, sizeof(field), &n)) return MKV_ERR;
             } else if (scalar(&c)) {
@@ -176,7 +228,9 @@ int autoindex_parse(const char *json, size_t len,
             return MKV_ERR;
         }
         if (strcmp(type, "directory") == 0 || strcmp(type, "file") == 0) {
-            if (fn(name, namelen, type[0] == 'd', arg)) return MKV_OK;
+            e.namelen = namelen;
+            e.is_dir = type[0] == 'd';
+            if (fn(&e, arg)) return MKV_OK;
         } /* other types (links, sockets) are not values: pass over */
         skip_ws(&c);
         if (c.p < c.end && *c.p == ',') {

@@ -91,7 +91,7 @@ static void next_round(struct loop_timer *tm) {
     char path[PLACEMENT_PATH_MAX];
 
     metrics_cleanup_round();
-    placement_path(c->key, c->keylen, path);
+    placement_path(c->key, c->keylen, c->rec.flat, path);
     for (int i = 0; i < c->rec.nvolumes; i++) {
         struct target *t = &c->t[i];
         CURL *h;

@@ -163,7 +163,7 @@ int erase_start(struct erase **out, const char *key, size_t keylen, int flags,
         return MKV_OK;
     }
     record_copy(&e->rec, &rec);
-    placement_path(key, keylen, path);
+    placement_path(key, keylen, rec.flat, path);
     e->pending = 1; /* until every DELETE is started */
     for (int i = 0; i < rec.nvolumes; i++) {
         struct rm *m = &e->rm[i];

@@ -194,7 +194,7 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
     }
     if (found == STORE_ABSENT || rec.deleted || rec.writing || key_reserved(key, keylen))
         return absent(c, method, url);
-    placement_path(key, keylen, path);
+    placement_path(key, keylen, rec.flat, path);
     pick_order(rec.nvolumes, order);
     if (!http_cfg->probe) return redirect(c, method, url, &rec, order[0], path);
 

@@ -50,6 +50,7 @@ int main(int argc, char **argv) {
 
     if (o.command == OPTS_REBUILD) return rebuild_run(&o);
     if (o.command == OPTS_REBALANCE) return rebalance_run(&o);
+    if (o.command == OPTS_RECONCILE) return reconcile_run(&o);
 
     if (o.access_log && log_access_open(o.access_log, err) != MKV_OK) {
         log_msg("%s", err);

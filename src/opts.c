@@ -25,6 +25,8 @@ const char *opts_usage(void) {
            "                 [--subvolumes N] VOLUME...\n"
            "       mkv-index rebalance [--index PATH] [--replicas N]\n"
            "                 [--subvolumes N] VOLUME...\n"
+           "       mkv-index reconcile [--index PATH] [--dry-run] [--verify]\n"
+           "                 [--grace SECONDS] VOLUME...\n"
            "  VOLUME is host:port of a volume server (mkv-volume); several\n"
            "  may also be given comma-separated.\n";
 }
@@ -116,6 +118,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         {"s3-port", required_argument, NULL, '3'},
         {"s3-credentials", required_argument, NULL, 'k'},
         {"s3-upload-expiry", required_argument, NULL, 'E'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"verify", no_argument, NULL, 'Y'},
+        {"grace", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -139,9 +144,11 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
     o->md5sum = 1;
     o->min_free = SPACE_MIN_FREE_DEFAULT;
     o->s3_upload_expiry_s = 86400;
+    o->grace_s = 3600;
 
     if (argc > 1 && strcmp(argv[1], "rebuild") == 0) o->command = OPTS_REBUILD;
     if (argc > 1 && strcmp(argv[1], "rebalance") == 0) o->command = OPTS_REBALANCE;
+    if (argc > 1 && strcmp(argv[1], "reconcile") == 0) o->command = OPTS_RECONCILE;
     if (argc > 1 && (o->command != OPTS_SERVE || strcmp(argv[1], "server") == 0)) {
         argv++; /* getopt sees the command as the program name */
         argc--;
@@ -232,6 +239,18 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err) {
         case 'E':
             if (parse_long(optarg, 1, 365L * 86400, &v)) goto bad;
             o->s3_upload_expiry_s = v;
+            break;
+        case 'n':
+        case 'Y':
+        case 'G':
+            if (o->command != OPTS_RECONCILE) {
+                mkv_seterr(err, "--%s is an option of reconcile", longopts[li].name);
+                return MKV_ERR;
+            }
+            if (c == 'n') o->dry_run = 1;
+            else if (c == 'Y') o->verify = 1;
+            else if (parse_long(optarg, 0, 100L * 365 * 86400, &v)) goto bad;
+            else o->grace_s = v;
             break;
         case 'v': o->verbose = 1; break;
         case 'h': o->help = 1; return MKV_OK;

@@ -97,7 +97,13 @@ static size_t put_segment(char *o, const char *seg, size_t len) {
     return n + len;
 }
 
-int placement_path(const char *key, size_t keylen, char *out) {
+int placement_nests(const char *key, size_t keylen) {
+    char b64[PLACEMENT_B64_MAX + 1];
+    int blen = EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)key, (int)keylen);
+    return memchr(b64, '/', (size_t)blen) != NULL;
+}
+
+int placement_path(const char *key, size_t keylen, int flat, char *out) {
     unsigned char digest[16];
     char b64[PLACEMENT_B64_MAX + 1];
     size_t n, start, i, blen;
@@ -107,6 +113,8 @@ int placement_path(const char *key, size_t keylen, char *out) {
                          digest[1]);
     blen = (size_t)EVP_EncodeBlock((unsigned char *)b64,
                                    (const unsigned char *)key, (int)keylen);
+    for (i = 0; flat && i < blen; i++)
+        if (b64[i] == '/') b64[i] = '_';
     for (start = 0, i = 0; i <= blen; i++) {
         if (i < blen && b64[i] != '/') continue;
         n += put_segment(out + n, b64 + start, i - start);
@@ -154,7 +162,7 @@ static int b64_decode(const char *in, size_t len, char *out, size_t cap,
 }
 
 int placement_unname(const char *name, size_t namelen, int xx, int yy,
-                     char *out, size_t *outlen, char *err) {
+                     char *out, size_t *outlen, int *flat, char *err) {
     char b64[PLACEMENT_B64_MAX + 1], check[PLACEMENT_PATH_MAX];
     unsigned char digest[16];
     size_t i = 0, n = 0;
@@ -183,9 +191,13 @@ int placement_unname(const char *name, size_t namelen, int xx, int yy,
         }
         i = j + 1;
     }
+    /* A '_' is the flat form's '/'. */
+    *flat = memchr(b64, '_', n) != NULL;
+    for (i = 0; *flat && i < n; i++)
+        if (b64[i] == '_') b64[i] = '/';
     if (b64_decode(b64, n, out, MKV_KEY_MAX, outlen) != MKV_OK) goto bad;
     /* Only names placement_path writes: re-encode and compare. */
-    if ((size_t)placement_path(out, *outlen, check) != 7 + namelen ||
+    if ((size_t)placement_path(out, *outlen, *flat, check) != 7 + namelen ||
         memcmp(check + 7, name, namelen) != 0)
         goto bad;
     if (xx >= 0) {

@@ -69,6 +69,8 @@ struct replica {
     int unresolved;               /* its copy may be there: not confirmed gone */
     int timed_out;                /* its volume stopped answering */
     int answered_500;             /* perhaps its disk is full */
+    int answered_409;             /* a directory is at the path: no copy,
+                                     and no DELETE (it would answer 409) */
     struct loop_timer wait;       /* until its space file is fresh */
     struct vol_small space;       /* its space file, read on undo */
     char url[VOL_URL_MAX];
@@ -87,7 +89,7 @@ struct put_req {
     int ending;                   /* committing or undoing: no way back */
     int handed_off;               /* the key went to cleanup.c, lock and all */
     unsigned status;              /* the answer once failed, else 0 */
-    char why[MKV_ERRLEN];         /* a 507's reason */
+    char why[MKV_ERRLEN];         /* a 507's or a volume's 409's reason */
     int nrunning;                 /* replica transfers (PUT or DELETE) */
     int nstored;                  /* replicas that hold the new value */
     int64_t size;                 /* Content-Length, or -1 for chunked */
@@ -197,6 +199,16 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
         r->nstored++;
     } else if (vr == VOL_ABORTED && r->status != 0) {
         /* cut short by fail(): nothing stored, nothing to say */
+    } else if (vr == VOL_OK && vs == 409) {
+        /* nginx's DAV answers 409 for a PUT onto a directory: the key's
+         * path is a directory of an old nested key's (placement.h). */
+        if (r->status == 0)
+            snprintf(r->why, sizeof(r->why), "the key's path on volume %s is a directory "
+                     "(a key stored in pymkv's nested form lies below it)", vol);
+        log_limited(log_kind_volume(http_volume_index(vol)),
+                    "PUT %s: volume %s has a directory at the key's path", r->r.url, vol);
+        x->answered_409 = 1;
+        fail(r, 409);
     } else {
         int kind = log_kind_volume(http_volume_index(vol));
         if (vr == VOL_NOFD) {
@@ -398,7 +410,7 @@ static void undo(struct put_req *r) {
          * the last byte: a timeout or a reset after that is no proof the
          * volume did not store it (a 404 to this DELETE is fine). A key
          * replaced and partly overwritten goes from every volume. */
-        if (!x->stored && !x->sent_all && !r->replacing) continue;
+        if ((!x->stored && !x->sent_all && !r->replacing) || x->answered_409) continue;
         if (x->timed_out) {
             /* It would time out again now: straight to the clean-up,
              * so the client hears at once. */
@@ -531,7 +543,10 @@ unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
     r->nreplicas = http_cfg->replicas;
     placement_replicas(http_cfg->volumes, http_cfg->nvolumes, r->nreplicas,
                        http_cfg->subvolumes, key, keylen, r->volumes);
-    placement_path(key, keylen, path);
+    /* A new key's files take the flat name; a write over a record keeps
+     * that record's name, so it replaces the files where they are. */
+    r->rec.flat = found == STORE_FOUND ? old.flat : placement_nests(key, keylen);
+    placement_path(key, keylen, r->rec.flat, path);
     r->rec.nvolumes = r->nreplicas;
     for (int i = 0; i < r->nreplicas; i++) {
         r->rec.volumes[i] = r->volumes[i];
@@ -744,8 +759,8 @@ enum MHD_Result put_handle(struct call *k) {
         req_suspend(&r->r);
         return MHD_YES;
     }
-    if (r->r.status == 507 && r->why[0])
-        return http_reason(c, r->r.method, url, 507, r->why);
+    if ((r->r.status == 507 || r->r.status == 409) && r->why[0])
+        return http_reason(c, r->r.method, url, r->r.status, r->why);
     return http_respond(c, r->r.method, url, r->r.status);
 }
 

@@ -22,32 +22,25 @@
 #include "placement.h"
 #include "progress.h"
 #include "store.h"
-#include "stream.h"
 #include "volclient.h"
 
 #include <unistd.h>
 
 #define REBALANCE_THREADS 8
-#define REBALANCE_RING (1024 * 1024)
-
-struct keyref {
-    char *key;
-    size_t len;
-};
 
 static const struct opts *rl_opts;
 static struct progress rl_progress;
-static struct keyref *rl_keys;
-static size_t rl_nkeys, rl_cap;
-static atomic_size_t rl_next;
+static struct maint_keys rl_keys;
 static atomic_long rl_moved, rl_left;
 
 /* The stale-copy journal: "VOLUME HEXKEY" lines, one per copy that a
- * rewritten record no longer names and that is not known to be gone. */
+ * rewritten record no longer names and that is not known to be gone;
+ * " FLAT" follows when the copy has the flat name (placement.h). */
 struct stale {
     char volume[PLACEMENT_VOLUME_MAX + 8];
     char *key;
     size_t len;
+    int flat;                     /* the copy's name form */
     int done;                     /* removed (or named again): not kept */
 };
 static pthread_mutex_t rl_stale_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -58,7 +51,7 @@ static char rl_journal_path[4096];
 
 /* stale_add -- remember a stale copy; rl_stale_mu held. Returns its
  * index, or -1 when out of memory. */
-static long do_stale_add(const char *volume, const char *key, size_t len) {
+static long do_stale_add(const char *volume, const char *key, size_t len, int flat) {
     struct stale *s;
     if (rl_nstale == rl_capstale) {
         size_t cap = rl_capstale ? 2 * rl_capstale : 256;
@@ -72,11 +65,12 @@ static long do_stale_add(const char *volume, const char *key, size_t len) {
     snprintf(s->volume, sizeof(s->volume), "%s", volume);
     memcpy(s->key, key, len);
     s->len = len;
+    s->flat = flat;
     s->done = 0;
     return (long)rl_nstale++;
 }
 
-/* journal_line -- "VOLUME HEXKEY\n" into out; its length. */
+/* journal_line -- "VOLUME HEXKEY[ FLAT]\n" into out; its length. */
 static size_t journal_line(const struct stale *s, char *out) {
     static const char hex[] = "0123456789abcdef";
     size_t n = (size_t)sprintf(out, "%s ", s->volume);
@@ -84,6 +78,7 @@ static size_t journal_line(const struct stale *s, char *out) {
         out[n++] = hex[(unsigned char)s->key[i] >> 4];
         out[n++] = hex[(unsigned char)s->key[i] & 15];
     }
+    if (s->flat) n += (size_t)sprintf(out + n, " FLAT");
     out[n++] = '\n';
     return n;
 }
@@ -100,16 +95,21 @@ static int journal_load(char *err) {
     while (fgets(line, sizeof(line), f)) {
         char key[MKV_KEY_MAX], *sp = strchr(line, ' ');
         size_t hl, i;
+        int flat;
         if (sp == NULL) goto bad;
         *sp++ = '\0';
-        hl = strcspn(sp, "\n");
-        if (hl == 0 || hl % 2 || hl / 2 > MKV_KEY_MAX || !record_volume_ok(line)) goto bad;
+        hl = strcspn(sp, " \n");
+        sp[hl + strcspn(sp + hl, "\n")] = '\0'; /* the last line may lack it */
+        flat = strcmp(sp + hl, " FLAT") == 0;
+        if (hl == 0 || hl % 2 || hl / 2 > MKV_KEY_MAX || !record_volume_ok(line) ||
+            (!flat && sp[hl] != '\0'))
+            goto bad;
         for (i = 0; i < hl / 2; i++) {
             unsigned v;
             if (sscanf(sp + 2 * i, "%2x", &v) != 1) goto bad;
             key[i] = (char)v;
         }
-        if (do_stale_add(line, key, hl / 2) < 0) goto bad;
+        if (do_stale_add(line, key, hl / 2, flat) < 0) goto bad;
     }
     fclose(f);
     return MKV_OK;
@@ -161,10 +161,12 @@ static void mark_done(size_t i) {
 }
 
 /* remove_stale -- delete stale copy i, unless its key's record names
- * that volume again. MKV_ERR when the copy may still be there. The entry
- * is copied out under the lock: other threads may grow the array. */
+ * that file (volume and name) again. MKV_ERR when the copy may still be
+ * there. The entry is copied out under the lock: other threads may grow
+ * the array. */
 static int remove_stale(size_t i) {
-    char path[PLACEMENT_PATH_MAX], url[VOL_URL_MAX], err[MKV_ERRLEN];
+    char path[PLACEMENT_PATH_MAX], live[PLACEMENT_PATH_MAX];
+    char url[VOL_URL_MAX], err[MKV_ERRLEN];
     struct stale s;
     struct record rec;
     enum vol_result vr;
@@ -176,12 +178,13 @@ static int remove_stale(size_t i) {
     pthread_mutex_unlock(&rl_stale_mu);
     found = store_get(s.key, s.len, &rec, err);
     if (found < 0) return MKV_ERR;
+    placement_path(s.key, s.len, s.flat, path);
+    if (found == 1) placement_path(s.key, s.len, rec.flat, live);
     for (int v = 0; found == 1 && v < rec.nvolumes; v++)
-        if (strcmp(rec.volumes[v], s.volume) == 0) {
+        if (strcmp(rec.volumes[v], s.volume) == 0 && strcmp(path, live) == 0) {
             mark_done(i); /* a live copy now: not stale */
             return MKV_OK;
         }
-    placement_path(s.key, s.len, path);
     vol_url(url, s.volume, path);
     vr = vol_delete(url, &st, err);
     if (!vol_gone(vr, st)) {
@@ -189,70 +192,6 @@ static int remove_stale(size_t i) {
         return MKV_ERR;
     }
     mark_done(i);
-    return MKV_OK;
-}
-
-static int collect(const char *key, size_t keylen, void *arg) {
-    (void)arg;
-    if (rl_nkeys == rl_cap) {
-        size_t cap = rl_cap ? 2 * rl_cap : 4096;
-        struct keyref *k = realloc(rl_keys, cap * sizeof(*k));
-        if (k == NULL) return 1;
-        rl_keys = k;
-        rl_cap = cap;
-    }
-    rl_keys[rl_nkeys].key = malloc(keylen);
-    if (rl_keys[rl_nkeys].key == NULL) return 1;
-    memcpy(rl_keys[rl_nkeys].key, key, keylen);
-    rl_keys[rl_nkeys++].len = keylen;
-    return 0;
-}
-
-struct fetch {
-    const char *url;
-    struct stream *s;
-    enum vol_result vr;
-    long status;
-    char err[MKV_ERRLEN];
-};
-
-static void *fetch_thread(void *arg) {
-    struct fetch *f = arg;
-    f->vr = vol_get_stream(f->url, f->s, &f->status, f->err);
-    vol_thread_done();
-    return NULL;
-}
-
-/* copy_value -- stream src's value to dst. MKV_ERR with err set. */
-static int copy_value(const char *src, const char *dst, char *err) {
-    struct stream s;
-    struct fetch f = {src, &s, VOL_FAILED, 0, ""};
-    pthread_t tid;
-    enum vol_result vr;
-    long st;
-
-    if (stream_init(&s, REBALANCE_RING, 1) != MKV_OK) {
-        mkv_seterr(err, "out of memory");
-        return MKV_ERR;
-    }
-    if (pthread_create(&tid, NULL, fetch_thread, &f) != 0) {
-        stream_destroy(&s);
-        mkv_seterr(err, "cannot start a thread");
-        return MKV_ERR;
-    }
-    vr = vol_put(dst, &s, 0, -1, &st, err);
-    if (vr != VOL_OK || (st != 201 && st != 204)) stream_abort(&s);
-    pthread_join(tid, NULL);
-    stream_destroy(&s);
-    if (f.vr != VOL_OK || f.status != 200) {
-        if (f.vr == VOL_OK) mkv_seterr(err, "GET %s answered %ld", src, f.status);
-        else mkv_seterr(err, "GET %s: %s", src, f.err);
-        return MKV_ERR;
-    }
-    if (vr != VOL_OK || (st != 201 && st != 204)) {
-        if (vr == VOL_OK) mkv_seterr(err, "PUT %s answered %ld", dst, st);
-        return MKV_ERR;
-    }
     return MKV_OK;
 }
 
@@ -283,14 +222,14 @@ static int move_key(const char *key, size_t keylen) {
         if (strcmp(rec.volumes[i], want[i]) != 0) same = 0;
     if (same) return MKV_OK;
 
-    placement_path(key, keylen, path);
+    placement_path(key, keylen, rec.flat, path);
     record_copy(&next, &rec);
     for (i = 0; i < rl_opts->replicas; i++) {
         if (named(&rec, want[i])) continue;
         vol_url(dst, want[i], path);
         for (j = 0; j < rec.nvolumes; j++) {
             vol_url(src, rec.volumes[j], path);
-            if (copy_value(src, dst, err) == MKV_OK) break;
+            if (vol_copy(src, dst, err) == MKV_OK) break;
             log_msg("rebalance: copy %s -> %s: %s", src, dst, err);
         }
         if (j == rec.nvolumes) {
@@ -309,7 +248,7 @@ static int move_key(const char *key, size_t keylen) {
         int wanted = 0;
         for (j = 0; j < rl_opts->replicas; j++)
             if (strcmp(rec.volumes[i], want[j]) == 0) wanted = 1;
-        if (!wanted && do_stale_add(rec.volumes[i], key, keylen) < 0) first = -1;
+        if (!wanted && do_stale_add(rec.volumes[i], key, keylen, rec.flat) < 0) first = -1;
     }
     last = (long)rl_nstale;
     if (first < 0 || journal_write((size_t)first, (size_t)last) != MKV_OK) {
@@ -329,22 +268,9 @@ static int move_key(const char *key, size_t keylen) {
     return rc;
 }
 
-static void *move_thread(void *unused) {
-    size_t i;
-    (void)unused;
-    while ((i = atomic_fetch_add(&rl_next, 1)) < rl_nkeys) {
-        if (move_key(rl_keys[i].key, rl_keys[i].len) != MKV_OK)
-            atomic_fetch_add(&rl_progress.errors, 1);
-        atomic_fetch_add(&rl_progress.done, 1);
-    }
-    vol_thread_done();
-    return NULL;
-}
-
 int rebalance_run(const struct opts *o) {
-    pthread_t tids[REBALANCE_THREADS];
     char err[MKV_ERRLEN];
-    int n = 0;
+    int partial;
 
     rl_opts = o;
     err[0] = '\0';
@@ -372,19 +298,14 @@ int rebalance_run(const struct opts *o) {
     if (rl_nstale > 0)
         log_msg("rebalance: %zu stale cop%s from an earlier run handled", rl_nstale,
                 rl_nstale == 1 ? "y" : "ies");
-    /* All keys, however long the list takes to build. */
-    if (!store_listable(24L * 3600 * 1000, err) ||
-        store_list(0, "", 0, NULL, 0, 0, collect, NULL, err) != MKV_OK ||
-        store_list(1, "", 0, NULL, 0, 0, collect, NULL, err) != MKV_OK) {
-        /* What was listed is still moved; the run exits 1. */
-        log_msg("rebalance: cannot list every key of the index: %s", err);
+    partial = maint_keys(&rl_keys, err) != MKV_OK;
+    progress_start(&rl_progress, "rebalance", (long)rl_keys.n);
+    if (partial) {
+        log_msg("rebalance: %s; %zu keys read, the others are left for the next run",
+                err, rl_keys.n);
         atomic_fetch_add(&rl_progress.errors, 1);
     }
-    progress_start(&rl_progress, "rebalance", (long)rl_nkeys);
-    for (int i = 0; i < REBALANCE_THREADS; i++)
-        if (pthread_create(&tids[n], NULL, move_thread, NULL) == 0) n++;
-    if (n == 0) move_thread(NULL);
-    for (int i = 0; i < n; i++) pthread_join(tids[i], NULL);
+    maint_each_key(&rl_keys, REBALANCE_THREADS, move_key, &rl_progress);
     progress_stop(&rl_progress, "keys checked");
     if (journal_finish() != MKV_OK) {
         log_msg("rebalance: cannot rewrite %s: %s", rl_journal_path, strerror(errno));
@@ -397,12 +318,11 @@ int rebalance_run(const struct opts *o) {
     free(rl_stale);
     close(rl_journal);
     log_msg("rebalance: %ld of %zu keys moved, %ld errors, %ld stale cop%s left in %s",
-            atomic_load(&rl_moved), rl_nkeys, atomic_load(&rl_progress.errors),
+            atomic_load(&rl_moved), rl_keys.n, atomic_load(&rl_progress.errors),
             atomic_load(&rl_left), atomic_load(&rl_left) == 1 ? "y" : "ies",
             atomic_load(&rl_left) ? rl_journal_path : "none");
     store_close();
     vol_cleanup();
-    for (size_t i = 0; i < rl_nkeys; i++) free(rl_keys[i].key);
-    free(rl_keys);
+    maint_keys_free(&rl_keys);
     return atomic_load(&rl_progress.errors) || atomic_load(&rl_left) ? 1 : 0;
 }

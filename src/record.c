@@ -9,7 +9,7 @@ int record_volume_ok(const char *s) {
     size_t n = 0;
     /* A volume named like a prefix would read back as that prefix. */
     if (strncmp(s, "DELETED", 7) == 0 || strncmp(s, "WRITING", 7) == 0 ||
-        strncmp(s, "HASH", 4) == 0)
+        strncmp(s, "FLAT", 4) == 0 || strncmp(s, "HASH", 4) == 0)
         return 0;
     for (; s[n]; n++)
         if (!volchar_ok((unsigned char)s[n])) return 0;
@@ -26,7 +26,7 @@ static int is_lowerhex(const char *p, size_t n) {
 int record_decode(const char *data, size_t len, struct record *r, char *err) {
     size_t i, start, o = 0;
 
-    r->deleted = r->writing = 0;
+    r->deleted = r->writing = r->flat = 0;
     r->hash[0] = '\0';
     r->nvolumes = 0;
     if (len >= 7 && memcmp(data, "DELETED", 7) == 0) {
@@ -37,6 +37,11 @@ int record_decode(const char *data, size_t len, struct record *r, char *err) {
         r->writing = 1;
         data += 7;
         len -= 7;
+    }
+    if (len >= 4 && memcmp(data, "FLAT", 4) == 0) {
+        r->flat = 1;
+        data += 4;
+        len -= 4;
     }
     if (len >= 4 && memcmp(data, "HASH", 4) == 0) {
         if (len < 36 || !is_lowerhex(data + 4, 32)) {
@@ -95,6 +100,10 @@ int record_encode(const struct record *r, char *out, char *err) {
         memcpy(out, r->deleted ? "DELETED" : "WRITING", 7);
         n = 7;
     }
+    if (r->flat) {
+        memcpy(out + n, "FLAT", 4);
+        n += 4;
+    }
     if (r->hash[0] != '\0') {
         if (strlen(r->hash) != 32 || !is_lowerhex(r->hash, 32)) {
             mkv_seterr(err, "record hash is not 32 lowercase hex digits");
@@ -121,6 +130,7 @@ void record_copy(struct record *dst, const struct record *src) {
     size_t o = 0;
     dst->deleted = src->deleted;
     dst->writing = src->writing;
+    dst->flat = src->flat;
     memcpy(dst->hash, src->hash, sizeof(dst->hash));
     dst->nvolumes = src->nvolumes;
     for (int i = 0; i < src->nvolumes; i++) {

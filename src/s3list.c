@@ -285,7 +285,7 @@ static void head_next(struct list_state *l) {
             continue;
         }
         s3obj_etag(nkey, nl, rec.hash, e->etag);
-        placement_path(nkey, nl, path);
+        placement_path(nkey, nl, rec.flat, path);
         vol_url(e->url, rec.volumes[rand() % rec.nvolumes], path);
         if (relay_start(&e->rl, e->url, 1, NULL, &sink) != MKV_OK) {
             l->failed = 1;

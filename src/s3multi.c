@@ -481,7 +481,7 @@ void s3multi_complete_run(struct s3_req *s) {
             s3_error(s, "InvalidPart", "Part %d is not stored.", c->numbers[i]);
             goto out;
         }
-        placement_path(key, kl, path);
+        placement_path(key, kl, rec.flat, path);
         vol_url(src[i].url, rec.volumes[rand() % rec.nvolumes], path);
         src[i].size = u.parts[j].size;
         total += u.parts[j].size;

@@ -270,7 +270,7 @@ void s3obj_get_run(struct s3_req *s) {
         s->reply.status = 304;
         return;
     }
-    placement_path(s->nkey, s->nkeylen, path);
+    placement_path(s->nkey, s->nkeylen, rec.flat, path);
     vol_url(url, rec.volumes[rand() % rec.nvolumes], path);
     sink.headers = get_headers;
     sink.room = get_room;
@@ -426,7 +426,7 @@ void s3obj_copy_run(struct s3_req *s) {
         s3_error(s, "NoSuchKey", "The specified key does not exist.");
         return;
     }
-    placement_path(skey, skl, path);
+    placement_path(skey, skl, rec.flat, path);
     vol_url(one.url, rec.volumes[rand() % rec.nvolumes], path);
     one.size = -1;
     c = calloc(1, sizeof(*c));

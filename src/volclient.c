@@ -2,6 +2,7 @@
  * calls of the offline commands (one handle per thread, nothing shared). */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 static struct curl_slist *vol_put_headers; /* read-only after vol_init */
 static long vol_connect_ms, vol_total_ms, vol_stall;
 static __thread CURL *vol_handle;
+
+#define VOL_COPY_RING (1024 * 1024)
 
 unsigned vol_http_status(enum vol_result vr) {
     switch (vr) {
@@ -371,4 +374,53 @@ enum vol_result vol_get_md5(const char *url, char hex[33], long *status,
     }
     EVP_MD_CTX_free(md);
     return vr;
+}
+
+/* The body of vol_copy: a GET on a thread of its own, writing into the
+ * stream the PUT reads. */
+struct fetch {
+    const char *url;
+    struct stream *s;
+    enum vol_result vr;
+    long status;
+    char err[MKV_ERRLEN];
+};
+
+static void *fetch_thread(void *arg) {
+    struct fetch *f = arg;
+    f->vr = vol_get_stream(f->url, f->s, &f->status, f->err);
+    vol_thread_done();
+    return NULL;
+}
+
+int vol_copy(const char *src, const char *dst, char *err) {
+    struct stream s;
+    struct fetch f = {src, &s, VOL_FAILED, 0, ""};
+    pthread_t tid;
+    enum vol_result vr;
+    long st;
+
+    if (stream_init(&s, VOL_COPY_RING, 1) != MKV_OK) {
+        mkv_seterr(err, "out of memory");
+        return MKV_ERR;
+    }
+    if (pthread_create(&tid, NULL, fetch_thread, &f) != 0) {
+        stream_destroy(&s);
+        mkv_seterr(err, "cannot start a thread");
+        return MKV_ERR;
+    }
+    vr = vol_put(dst, &s, 0, -1, &st, err);
+    if (vr != VOL_OK || (st != 201 && st != 204)) stream_abort(&s);
+    pthread_join(tid, NULL);
+    stream_destroy(&s);
+    if (f.vr != VOL_OK || f.status != 200) {
+        if (f.vr == VOL_OK) mkv_seterr(err, "GET %s answered %ld", src, f.status);
+        else mkv_seterr(err, "GET %s: %s", src, f.err);
+        return MKV_ERR;
+    }
+    if (vr != VOL_OK || (st != 201 && st != 204)) {
+        if (vr == VOL_OK) mkv_seterr(err, "PUT %s answered %ld", dst, st);
+        return MKV_ERR;
+    }
+    return MKV_OK;
 }

@@ -15,11 +15,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int entry(const char *name, size_t n, int is_dir, void *arg) {
+static int entry(const struct autoindex_entry *e, void *arg) {
     (void)arg;
-    CHECK(n >= 1 && n <= AUTOINDEX_NAME_MAX);
-    CHECK(strlen(name) == n); /* NUL-terminated, no NUL inside */
-    CHECK(is_dir == 0 || is_dir == 1);
+    CHECK(e->namelen >= 1 && e->namelen <= AUTOINDEX_NAME_MAX);
+    CHECK(strlen(e->name) == e->namelen); /* NUL-terminated, no NUL inside */
+    CHECK(e->is_dir == 0 || e->is_dir == 1);
+    CHECK(e->mtime >= -1);
     return 0;
 }
 

@@ -109,10 +109,10 @@ static void check_path(const uint8_t *key, size_t len) {
     char *path = malloc(PLACEMENT_PATH_MAX), *back = malloc(MKV_KEY_MAX);
     char err[MKV_ERRLEN];
     size_t wlen, backlen = 0;
-    int n;
+    int n, flat = -1;
 
     CHECK(path != NULL && back != NULL);
-    n = placement_path((const char *)key, len, path);
+    n = placement_path((const char *)key, len, 0, path);
     wlen = want_path(key, len, want);
     CHECK(n >= 0 && (size_t)n == wlen && n < PLACEMENT_PATH_MAX);
     CHECK(strlen(path) == (size_t)n && memcmp(path, want, wlen) == 0);
@@ -127,8 +127,16 @@ static void check_path(const uint8_t *key, size_t len) {
     CHECK(placement_unname(path + 7, (size_t)n - 7, hex((unsigned char)path[1]) * 16 +
                                hex((unsigned char)path[2]),
                            hex((unsigned char)path[4]) * 16 + hex((unsigned char)path[5]),
-                           back, &backlen, err) == MKV_OK);
-    CHECK(backlen == len && memcmp(back, key, len) == 0);
+                           back, &backlen, &flat, err) == MKV_OK);
+    CHECK(backlen == len && memcmp(back, key, len) == 0 && flat == 0);
+    /* The flat form: no '_' unless the forms differ, and it comes back. */
+    n = placement_path((const char *)key, len, 1, path);
+    CHECK(n > 7 && n < PLACEMENT_PATH_MAX && strlen(path) == (size_t)n);
+    CHECK((memchr(path, '_', (size_t)n) != NULL) == placement_nests((const char *)key, len));
+    CHECK(placement_unname(path + 7, (size_t)n - 7, -1, -1, back, &backlen, &flat, err) ==
+          MKV_OK);
+    CHECK(backlen == len && memcmp(back, key, len) == 0 &&
+          flat == placement_nests((const char *)key, len));
     free(path);
     free(back);
 }
@@ -139,12 +147,12 @@ static void check_unname(const uint8_t *data, size_t size) {
     char *out = malloc(MKV_KEY_MAX), *path = malloc(PLACEMENT_PATH_MAX);
     char err[MKV_ERRLEN];
     size_t outlen = 0;
-    int n;
+    int n, flat = -1;
 
     CHECK(out != NULL && path != NULL);
-    if (placement_unname((const char *)data, size, -1, -1, out, &outlen, err) == MKV_OK) {
-        CHECK(outlen <= MKV_KEY_MAX);
-        n = placement_path(out, outlen, path);
+    if (placement_unname((const char *)data, size, -1, -1, out, &outlen, &flat, err) == MKV_OK) {
+        CHECK(outlen <= MKV_KEY_MAX && (flat == 0 || flat == 1));
+        n = placement_path(out, outlen, flat, path);
         CHECK((size_t)n == size + 7 && memcmp(path + 7, data, size) == 0);
     } else {
         CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');

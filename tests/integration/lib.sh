@@ -151,8 +151,24 @@ print(" ".join(out))
 PYEOF
 }
 
-# vname KEY -- the on-volume path of KEY under cmkv's name rules (pymkv's
+# vname [--nested] KEY -- the on-volume path a new write of KEY uses
+# (the flat form), or with --nested the nested form pymkv wrote (pymkv's
 # path, with empty segments as "-" and long ones cut at 254 + "-").
 vname() {
-    $PY tests/integration/vname.py "$1"
+    $PY tests/integration/vname.py "$@"
+}
+
+# agreement NAME INDEX ACKED VOLUME=DIR... -- the agreement check
+# (agree.py): every live record's replicas hold the value that got 201,
+# every acknowledged key is there (or gone, for a 204), and every file on
+# a volume is named by a live or unlinked record. The index must not be
+# held by a running server.
+agreement() {
+    local name=$1
+    shift
+    if $PY tests/integration/agree.py "$@" >"$WORK/agree.out" 2>&1; then
+        ok "$name ($(tail -n 1 "$WORK/agree.out"))"
+    else
+        bad "$name" "$(head -n 5 "$WORK/agree.out" | tr '\n' ';')"
+    fi
 }

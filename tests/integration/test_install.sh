@@ -151,7 +151,7 @@ if command -v man >/dev/null 2>&1; then
             bad "mkv-index(1) documents $flag"
         fi
     done
-    for word in '?health' '?metrics' SIGHUP rebuild rebalance; do
+    for word in '?health' '?metrics' SIGHUP rebuild rebalance reconcile; do
         if grep -qF -- "$word" "$WORK/mkv-index.txt"; then ok "mkv-index(1) mentions $word"; else bad "mkv-index(1) mentions $word"; fi
     done
     for word in NGINX MKV_VOLUME_TEMPLATE TMPDIR SIGHUP; do

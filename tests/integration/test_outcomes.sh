@@ -83,4 +83,12 @@ else
     bad "the restarted index removed it" "pending: $(pending)"
 fi
 agree /orph/crash
+stop "$IPID"
+# The whole index against the whole volumes: what got 201 is there, what
+# got 204 is not, and no file is left that no record names.
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+printf '%s %s\n%s -\n' "$(hex /orph/put)" "$(printf again | md5sum | cut -c1-32)" \
+    "$(hex /orph/del)" > "$WORK/acked"
+agreement "the index and the volumes agree" "$WORK/db" "$WORK/acked" \
+    "localhost:$V1=$WORK/v1" "localhost:$V2=$WORK/v2"
 finish

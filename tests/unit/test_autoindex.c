@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,16 +31,19 @@ struct entries {
     char names[MAX_ENTRIES][AUTOINDEX_NAME_MAX + 1];
     size_t lens[MAX_ENTRIES];
     int is_dir[MAX_ENTRIES];
+    int64_t mtime[MAX_ENTRIES];
 };
 
-static int collect(const char *name, size_t namelen, int is_dir, void *arg) {
+static int collect(const struct autoindex_entry *a, void *arg) {
     struct entries *e = arg;
 
     assert_true(e->n < MAX_ENTRIES);
-    assert_in_range(namelen, 1, AUTOINDEX_NAME_MAX);
-    memcpy(e->names[e->n], name, namelen);
-    e->lens[e->n] = namelen;
-    e->is_dir[e->n] = is_dir;
+    assert_in_range(a->namelen, 1, AUTOINDEX_NAME_MAX);
+    assert_int_equal(strlen(a->name), a->namelen);
+    memcpy(e->names[e->n], a->name, a->namelen);
+    e->lens[e->n] = a->namelen;
+    e->is_dir[e->n] = a->is_dir;
+    e->mtime[e->n] = a->mtime;
     e->n++;
     return e->stop_after != 0 && e->n == e->stop_after;
 }
@@ -102,6 +106,43 @@ static void a_real_nginx_listing_gives_its_entries_in_order(void **state) {
     assert_int_equal(got.n, 2);
     assert_entry(&got, 0, "60", 2, 1);
     assert_entry(&got, 1, "L3dlaGF2ZQ==", 12, 0);
+    /* Python: calendar.timegm(email.utils.parsedate("Tue, 24 Nov 2026
+     * 20:36:07 GMT")) */
+    assert_int_equal(got.mtime[0], 1795552567);
+    assert_int_equal(got.mtime[1], 1795552567);
+}
+
+static void an_entry_without_an_mtime_has_minus_one(void **state) {
+    (void)state;
+    got.stop_after = 0;
+    assert_int_equal(parse("[{ \"name\":\"Lw==\", \"type\":\"file\" }]", &got), MKV_OK);
+    assert_int_equal(got.mtime[0], -1);
+    assert_int_equal(parse("[{ \"name\":\"Lw==\", \"type\":\"file\", "
+                           "\"mtime\":\"Thu, 01 Jan 1970 00:00:00 GMT\" }]", &got), MKV_OK);
+    assert_int_equal(got.mtime[0], 0);
+}
+
+static void a_malformed_mtime_is_refused(void **state) {
+    static const char *const bad[] = {
+        "x", "", "Tue, 24 Nov 2026 20:36:07 UTC", "Tue, 24 Nov 2026 20:36:07 GMT ",
+        "Tue, 24 Nov 2026 20:36:07", "Tux, 24 Nov 2026 20:36:07 GMT",
+        "Tue, 24 Nox 2026 20:36:07 GMT", "Tue, 00 Nov 2026 20:36:07 GMT",
+        "Tue, 24 Nov 2026 24:36:07 GMT", "Tue, 24 Nov 2026 20:60:07 GMT",
+        "Tue, 24 Nov 1969 20:36:07 GMT", "Tue, 2x Nov 2026 20:36:07 GMT",
+        "Tue; 24 Nov 2026 20:36:07 GMT", "Tue, 24 Nov 2026 20-36-07 GMT",
+    };
+    char buf[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(buf, sizeof(buf), "[{ \"name\":\"Lw==\", \"type\":\"file\", "
+                 "\"mtime\":\"%s\" }]", bad[i]);
+        assert_refused(buf);
+    }
+    assert_refused("[{ \"name\":\"Lw==\", \"type\":\"file\", \"mtime\":7 }]");
+    assert_refused("[{ \"name\":\"Lw==\", \"type\":\"file\", "
+                   "\"mtime\":\"Tue, 24 Nov 2026 20:36:07 GMT\", "
+                   "\"mtime\":\"Tue, 24 Nov 2026 20:36:07 GMT\" }]");
 }
 
 static void an_empty_listing_has_no_entries(void **state) {
@@ -129,7 +170,8 @@ static void entries_of_other_types_are_passed_over(void **state) {
 static void fields_may_come_in_any_order(void **state) {
     (void)state;
     got.stop_after = 0;
-    assert_int_equal(parse("[{ \"size\":7, \"type\":\"file\", \"mtime\":\"x\", "
+    assert_int_equal(parse("[{ \"size\":7, \"type\":\"file\", "
+                           "\"mtime\":\"Tue, 24 Nov 2026 20:36:07 GMT\", "
                            "\"name\":\"Lw==\" }]", &got), MKV_OK);
     assert_int_equal(got.n, 1);
     assert_entry(&got, 0, "Lw==", 4, 0);
@@ -366,6 +408,8 @@ static void a_name_longer_than_the_limit_is_refused(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_real_nginx_listing_gives_its_entries_in_order),
+        cmocka_unit_test(an_entry_without_an_mtime_has_minus_one),
+        cmocka_unit_test(a_malformed_mtime_is_refused),
         cmocka_unit_test(an_empty_listing_has_no_entries),
         cmocka_unit_test(entries_of_other_types_are_passed_over),
         cmocka_unit_test(fields_may_come_in_any_order),

@@ -317,19 +317,24 @@ static size_t make_key(const struct rewritten *r, char *key) {
     return hl + r->count + tl;
 }
 
-/* path_of -- placement_path into a guarded buffer; checks the guard and
- * the NUL, returns the length. */
-static int path_of(const char *key, size_t keylen,
-                   char out[PLACEMENT_PATH_MAX + GUARD]) {
+/* form_path_of -- placement_path in the form given into a guarded
+ * buffer; checks the guard and the NUL, returns the length. */
+static int form_path_of(const char *key, size_t keylen, int flat,
+                        char out[PLACEMENT_PATH_MAX + GUARD]) {
     int n;
 
     memset(out, GUARD_BYTE, PLACEMENT_PATH_MAX + GUARD);
-    n = placement_path(key, keylen, out);
+    n = placement_path(key, keylen, flat, out);
     assert_in_range(n, 7, PLACEMENT_PATH_MAX - 1);
     assert_int_equal(out[n], '\0');
     for (size_t i = PLACEMENT_PATH_MAX; i < PLACEMENT_PATH_MAX + GUARD; i++)
         assert_int_equal((unsigned char)out[i], GUARD_BYTE);
     return n;
+}
+
+/* path_of -- the nested path (pymkv's), as form_path_of. */
+static int path_of(const char *key, size_t keylen, char out[PLACEMENT_PATH_MAX + GUARD]) {
+    return form_path_of(key, keylen, 0, out);
 }
 
 /* assert_storable -- every '/'-separated name after "/xx/yy/" is 1..255
@@ -363,10 +368,11 @@ static int hexval(char c) {
     return -1;
 }
 
-/* unname_path -- placement_unname the NAME of path ("/xx/yy/NAME"),
- * with its directory bytes (or -1, -1) into a guarded buffer. */
-static int unname_path(const char *path, int check_dir,
-                       char out[MKV_KEY_MAX + GUARD], size_t *outlen) {
+/* form_unname_path -- placement_unname the NAME of path ("/xx/yy/NAME"),
+ * with its directory bytes (or -1, -1) into a guarded buffer; *flat the
+ * form found. */
+static int form_unname_path(const char *path, int check_dir,
+                            char out[MKV_KEY_MAX + GUARD], size_t *outlen, int *flat) {
     char err[MKV_ERRLEN];
     int xx = -1, yy = -1, rc;
 
@@ -379,10 +385,19 @@ static int unname_path(const char *path, int check_dir,
     }
     memset(out, GUARD_BYTE, MKV_KEY_MAX + GUARD);
     err[0] = '\0';
-    rc = placement_unname(path + 7, strlen(path + 7), xx, yy, out, outlen, err);
+    rc = placement_unname(path + 7, strlen(path + 7), xx, yy, out, outlen, flat, err);
     for (size_t i = MKV_KEY_MAX; i < MKV_KEY_MAX + GUARD; i++)
         assert_int_equal((unsigned char)out[i], GUARD_BYTE);
     if (rc != MKV_OK) assert_true(strlen(err) > 0);
+    return rc;
+}
+
+/* unname_path -- form_unname_path of a nested name: the form found must
+ * be the nested one. */
+static int unname_path(const char *path, int check_dir,
+                       char out[MKV_KEY_MAX + GUARD], size_t *outlen) {
+    int flat = -1, rc = form_unname_path(path, check_dir, out, outlen, &flat);
+    if (rc == MKV_OK) assert_int_equal(flat, 0);
     return rc;
 }
 
@@ -402,10 +417,11 @@ static void assert_round_trip(const char *path, const char *key,
 static void assert_name_refused(const char *name, size_t namelen) {
     char out[MKV_KEY_MAX + GUARD], err[MKV_ERRLEN];
     size_t outlen = 0;
+    int flat;
 
     memset(out, GUARD_BYTE, sizeof(out));
     err[0] = '\0';
-    if (placement_unname(name, namelen, -1, -1, out, &outlen, err) != MKV_ERR)
+    if (placement_unname(name, namelen, -1, -1, out, &outlen, &flat, err) != MKV_ERR)
         fail_msg("name '%.*s' (%zu bytes) was accepted as a %zu-byte key",
                  (int)(namelen > 80 ? 80 : namelen), name, namelen, outlen);
     assert_true(strlen(err) > 0);
@@ -790,21 +806,22 @@ static void the_key_of_slashes_only_comes_back_from_its_name(void **state) {
 static void a_name_in_the_wrong_directory_is_refused(void **state) {
     char out[MKV_KEY_MAX + GUARD], err[MKV_ERRLEN];
     size_t outlen = 0;
+    int flat;
 
     (void)state;
     /* "/wehave" lives in /60/08/. */
     err[0] = '\0';
     assert_int_equal(placement_unname("L3dlaGF2ZQ==", 12, 0x60, 0x09, out,
-                                      &outlen, err), MKV_ERR);
+                                      &outlen, &flat, err), MKV_ERR);
     assert_true(strlen(err) > 0);
     err[0] = '\0';
     assert_int_equal(placement_unname("L3dlaGF2ZQ==", 12, 0x61, 0x08, out,
-                                      &outlen, err), MKV_ERR);
+                                      &outlen, &flat, err), MKV_ERR);
     assert_true(strlen(err) > 0);
     /* A rewritten name is checked the same way: "\xff" is in /00/59/. */
     err[0] = '\0';
     assert_int_equal(placement_unname("-/w==", 5, 0x59, 0x00, out, &outlen,
-                                      err), MKV_ERR);
+                                      &flat, err), MKV_ERR);
     assert_true(strlen(err) > 0);
 }
 
@@ -936,6 +953,203 @@ static void a_very_long_name_is_refused(void **state) {
     assert_name_refused(name, sizeof(name) - sizeof(name) % 4);
 }
 
+/* The flat form (placement.h): the base64's '/' written '_'. Expected
+ * paths from Python: base64.b64encode(k).replace(b"/", b"_") in
+ * "/%02x/%02x/" of hashlib.md5(k), cut like the nested form. */
+
+static void keys_whose_base64_has_a_slash_nest_and_others_do_not(void **state) {
+    (void)state;
+    assert_int_equal(placement_nests("/wehave", 7), 0);
+    assert_int_equal(placement_nests("/qx", 3), 0);
+    assert_int_equal(placement_nests("/a?", 3), 1);          /* L2E/ */
+    assert_int_equal(placement_nests("/qx\xff/Cz", 7), 1);   /* L3F4/y9Deg== */
+}
+
+static void the_flat_name_writes_each_slash_as_an_underscore(void **state) {
+    char out[PLACEMENT_PATH_MAX + GUARD];
+
+    (void)state;
+    assert_int_equal(form_path_of("/qx\xff/Cz", 7, 1, out), 19);
+    assert_string_equal(out, "/71/da/L3F4_y9Deg==");
+    assert_int_equal(form_path_of("/a?", 3, 1, out), 11);
+    assert_string_equal(out, "/fa/8a/L2E_");
+    assert_int_equal(form_path_of("/\xff\xff\xff", 4, 1, out), 15);
+    assert_string_equal(out, "/85/8f/L____w==");
+    /* Without a '/' in the base64 both forms are pymkv's name. */
+    assert_int_equal(form_path_of("/wehave", 7, 1, out), 19);
+    assert_string_equal(out, "/60/08/L3dlaGF2ZQ==");
+}
+
+static void the_longest_key_of_0xff_bytes_has_a_flat_name_of_six_pieces(void **state) {
+    char key[MKV_KEY_MAX], out[PLACEMENT_PATH_MAX + GUARD];
+    size_t lens[8], n = 0;
+    const char *p;
+
+    (void)state;
+    key[0] = '/';
+    memset(key + 1, 0xff, MKV_KEY_MAX - 1);
+    assert_int_equal(form_path_of(key, MKV_KEY_MAX, 1, out), 1385);
+    assert_memory_equal(out, "/03/07/L____", 12);
+    assert_string_equal(out + 1375, "_______w==");
+    assert_storable(out);
+    for (p = out + 7; n < 8; n++) {
+        const char *slash = strchr(p, '/');
+        lens[n] = slash ? (size_t)(slash - p) : strlen(p);
+        if (slash == NULL) break;
+        assert_int_equal(slash[-1], '-');
+        p = slash + 1;
+    }
+    assert_int_equal(n + 1, 6);
+    for (size_t i = 0; i < 5; i++) assert_int_equal(lens[i], 255);
+    assert_int_equal(lens[5], 98);
+}
+
+static void flat_names_come_back_to_their_key_and_form(void **state) {
+    static const struct {
+        const char *key;
+        size_t keylen;
+        int flat;
+    } keys[] = {
+        {"/qx\xff/Cz", 7, 1}, {"/a?", 3, 1}, {"/\xff\xff\xff", 4, 1}, {"/wehave", 7, 0},
+    };
+    char key[MKV_KEY_MAX], path[PLACEMENT_PATH_MAX + GUARD], out[MKV_KEY_MAX + GUARD];
+    size_t outlen;
+    int flat;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        form_path_of(keys[i].key, keys[i].keylen, 1, path);
+        flat = -1;
+        assert_int_equal(form_unname_path(path, 1, out, &outlen, &flat), MKV_OK);
+        assert_int_equal(flat, keys[i].flat);
+        assert_int_equal(outlen, keys[i].keylen);
+        assert_memory_equal(out, keys[i].key, outlen);
+    }
+    key[0] = '/';
+    memset(key + 1, 0xff, MKV_KEY_MAX - 1);
+    form_path_of(key, MKV_KEY_MAX, 1, path);
+    assert_int_equal(form_unname_path(path, 1, out, &outlen, &flat), MKV_OK);
+    assert_int_equal(flat, 1);
+    assert_int_equal(outlen, MKV_KEY_MAX);
+    assert_memory_equal(out, key, MKV_KEY_MAX);
+}
+
+static void names_that_mix_the_two_forms_are_refused(void **state) {
+    (void)state;
+    assert_name_refused("L2E_/-", 6);            /* '_' and an empty segment */
+    assert_name_refused("L3F4_y9D/eg==", 13);    /* '_' and a nesting '/' */
+    assert_name_refused("L2E_-", 5);
+    assert_name_refused("_", 1);
+    assert_name_refused("___=", 4);              /* "///=": bits past the end */
+}
+
+/* at_or_above -- path a is path b, or a directory above it. */
+static int at_or_above(const char *a, const char *b) {
+    size_t n = strlen(a);
+    return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/');
+}
+
+/* Pairs from tests/integration/collide.py 4: md5 agrees on two bytes, and
+ * the first key's nested path is a directory of the second's. */
+static const struct {
+    const char *a, *b;
+    size_t alen, blen;
+} pairs[] = {
+    {"/c0", "/c0\xff" "60015", 3, 9},
+    {"/1?", "/1?\xff" "126448", 3, 10},
+    {"/c2", "/c2\xff" "206501", 3, 10},
+    {"/3?", "/3?\xff" "112185", 3, 10},
+};
+
+/* new_path -- where a new write of key goes. */
+static void new_path(const char *key, size_t keylen, char out[PLACEMENT_PATH_MAX + GUARD]) {
+    form_path_of(key, keylen, placement_nests(key, keylen), out);
+}
+
+static void colliding_pairs_share_a_path_only_in_the_nested_form(void **state) {
+    char pa[PLACEMENT_PATH_MAX + GUARD], pb[PLACEMENT_PATH_MAX + GUARD];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        path_of(pairs[i].a, pairs[i].alen, pa);
+        path_of(pairs[i].b, pairs[i].blen, pb);
+        if (!at_or_above(pa, pb) || strcmp(pa, pb) == 0)
+            fail_msg("pair %zu: nested %s is not a directory of %s", i, pa, pb);
+        new_path(pairs[i].a, pairs[i].alen, pa);
+        new_path(pairs[i].b, pairs[i].blen, pb);
+        if (at_or_above(pa, pb) || at_or_above(pb, pa))
+            fail_msg("pair %zu: new paths %s and %s meet", i, pa, pb);
+    }
+}
+
+/* Keys for the property below: every key of one to four bytes from
+ * bytes that make '/' (and '+', and long runs) in base64, the vectors,
+ * the pairs and the 1024-byte keys of one byte. */
+#define NSMALL (6 + 36 + 216 + 1296)
+#define NPROP (NSMALL + NVECTORS + 2 * 4 + 3)
+
+static char prop_names[NPROP][PLACEMENT_PATH_MAX + GUARD];
+static char prop_nested[NPROP][PLACEMENT_PATH_MAX + GUARD];
+static int prop_nests[NPROP];
+static char prop_keys[NPROP][MKV_KEY_MAX];
+static size_t prop_lens[NPROP];
+
+static void add_prop(size_t *n, const char *key, size_t keylen) {
+    assert_true(*n < NPROP);
+    memcpy(prop_keys[*n], key, keylen);
+    prop_lens[*n] = keylen;
+    new_path(key, keylen, prop_names[*n]);
+    path_of(key, keylen, prop_nested[*n]);
+    prop_nests[*n] = placement_nests(key, keylen);
+    (*n)++;
+}
+
+static void no_new_name_is_another_keys_name_or_a_directory_above_it(void **state) {
+    static const char bytes[] = {0x2f, 0x3f, (char)0xff, (char)0xfc, 'a', 0x00};
+    static char key[MKV_KEY_MAX];
+    size_t n = 0;
+
+    (void)state;
+    for (size_t len = 1; len <= 4; len++) {
+        size_t count = 1;
+        for (size_t i = 0; i < len; i++) count *= sizeof(bytes);
+        for (size_t c = 0; c < count; c++) {
+            size_t v = c;
+            for (size_t i = 0; i < len; i++, v /= sizeof(bytes)) key[i] = bytes[v % sizeof(bytes)];
+            add_prop(&n, key, len);
+        }
+    }
+    for (size_t i = 0; i < NVECTORS; i++) add_prop(&n, vectors[i].key, vectors[i].keylen);
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        add_prop(&n, pairs[i].a, pairs[i].alen);
+        add_prop(&n, pairs[i].b, pairs[i].blen);
+    }
+    for (int b = 0; b < 3; b++) {
+        key[0] = '/';
+        memset(key + 1, "\xff\x3fL"[b], MKV_KEY_MAX - 1);
+        add_prop(&n, key, MKV_KEY_MAX);
+    }
+    assert_int_equal(n, NPROP);
+    /* Names alone, without "/xx/yy/": stronger than whole paths. */
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++) {
+            if (prop_lens[i] == prop_lens[j] &&
+                memcmp(prop_keys[i], prop_keys[j], prop_lens[i]) == 0)
+                continue; /* the same key (the vectors have a few of the others) */
+            if (at_or_above(prop_names[i] + 7, prop_names[j] + 7))
+                fail_msg("new names meet: %.60s and %.60s", prop_names[i] + 7,
+                         prop_names[j] + 7);
+            /* A flat name never meets an old nested one either way; a
+             * name that is the same in both forms may (placement.h). */
+            if (!prop_nests[i] || !prop_nests[j]) continue;
+            if (at_or_above(prop_names[i] + 7, prop_nested[j] + 7) ||
+                at_or_above(prop_nested[j] + 7, prop_names[i] + 7))
+                fail_msg("flat %.60s meets nested %.60s", prop_names[i] + 7,
+                         prop_nested[j] + 7);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_vector_table_is_consistent),
@@ -978,6 +1192,13 @@ int main(void) {
         cmocka_unit_test(a_cut_in_the_wrong_place_is_refused),
         cmocka_unit_test(a_name_of_a_key_longer_than_the_limit_is_refused),
         cmocka_unit_test(a_very_long_name_is_refused),
+        cmocka_unit_test(keys_whose_base64_has_a_slash_nest_and_others_do_not),
+        cmocka_unit_test(the_flat_name_writes_each_slash_as_an_underscore),
+        cmocka_unit_test(the_longest_key_of_0xff_bytes_has_a_flat_name_of_six_pieces),
+        cmocka_unit_test(flat_names_come_back_to_their_key_and_form),
+        cmocka_unit_test(names_that_mix_the_two_forms_are_refused),
+        cmocka_unit_test(colliding_pairs_share_a_path_only_in_the_nested_form),
+        cmocka_unit_test(no_new_name_is_another_keys_name_or_a_directory_above_it),
     };
     return cmocka_run_group_tests_name("placement", tests, NULL, NULL);
 }

@@ -133,6 +133,37 @@ static void deleted_comes_before_hash(void **state) {
     assert_string_equal(r.volumes[0], "localhost:3001");
 }
 
+static void a_flat_prefix_marks_the_flat_name(void **state) {
+    struct record r;
+    char err[MKV_ERRLEN];
+
+    (void)state;
+    assert_int_equal(decode_str("FLAT" "a:1", &r, err), MKV_OK);
+    assert_int_equal(r.flat, 1);
+    assert_int_equal(r.deleted, 0);
+    assert_string_equal(r.volumes[0], "a:1");
+    assert_int_equal(decode_str("DELETEDFLATHASH" HELLO_MD5 "a:1,b:2", &r, err), MKV_OK);
+    assert_int_equal(r.flat, 1);
+    assert_int_equal(r.deleted, 1);
+    assert_string_equal(r.hash, HELLO_MD5);
+    assert_int_equal(r.nvolumes, 2);
+    assert_int_equal(decode_str("WRITINGFLATb:2", &r, err), MKV_OK);
+    assert_int_equal(r.flat, 1);
+    assert_int_equal(r.writing, 1);
+    /* Without it: the nested name, as pymkv's records. */
+    assert_int_equal(decode_str("HASH" HELLO_MD5 "a:1", &r, err), MKV_OK);
+    assert_int_equal(r.flat, 0);
+    assert_round_trip("FLATlocalhost:3001");
+    assert_round_trip("DELETEDFLATHASH" HELLO_MD5 "localhost:3001,localhost:3002");
+    /* It comes after the state and before the hash, nowhere else. */
+    assert_rejected("HASH" HELLO_MD5 "FLATa:1");
+    assert_rejected("FLATDELETEDa:1");
+    assert_rejected("FLATFLATa:1");
+    assert_rejected("FLAT");
+    /* A volume may not begin with it, or it would read as the marker. */
+    assert_int_equal(record_volume_ok("FLATBOX:3001"), 0);
+}
+
 static void decoding_a_new_record_forgets_the_old_one(void **state) {
     static struct record r;
     char err[MKV_ERRLEN];
@@ -400,6 +431,7 @@ int main(void) {
         cmocka_unit_test(a_deleted_prefix_marks_a_deleted_key),
         cmocka_unit_test(a_writing_prefix_marks_a_write_in_progress),
         cmocka_unit_test(deleted_comes_before_hash),
+        cmocka_unit_test(a_flat_prefix_marks_the_flat_name),
         cmocka_unit_test(decoding_a_new_record_forgets_the_old_one),
         cmocka_unit_test(records_encode_back_byte_for_byte),
         cmocka_unit_test(a_record_built_by_hand_encodes_to_minikeyvalues_layout),
