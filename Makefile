@@ -11,24 +11,36 @@ BIN     ?= bin
 PKGS     = libmicrohttpd libcurl openssl
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 $(WERROR)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD) $(WARN) $(CFLAGS) \
+# Headers sit in include/, in the same folders as their sources in src/.
+INC_DIRS = $(sort $(dir $(wildcard include/*/*.h include/*/*/*.h)))
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(addprefix -I,$(INC_DIRS)) -I$(BUILD) $(WARN) $(CFLAGS) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -pthread -MMD -MP
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -lleveldb -pthread
 
 # Keep these lists alphabetical.
-COMMON_SRC = src/buf.c src/log.c src/mkv.c src/volspace.c
-INDEX_SRC  = src/autoindex.c src/bio.c src/checksum.c src/cleanup.c \
-             src/copy.c src/creds.c src/delete.c src/erase.c src/get.c \
-             src/health.c src/http.c src/index_main.c src/key.c src/keylist.c \
-             src/list.c src/locks.c src/loop.c src/maint.c src/metrics.c \
-             src/opts.c src/placement.c src/progress.c src/put.c src/query.c \
-             src/rebalance.c src/rebuild.c src/reconcile.c src/record.c \
-             src/relay.c src/req.c src/ring.c src/route.c src/s3.c src/s3auth.c \
-             src/s3list.c src/s3meta.c src/s3multi.c src/s3obj.c src/s3xml.c \
-             src/server.c src/sigv4.c src/space.c src/store.c src/stream.c \
-             src/volclient.c src/volwalk.c
-VOLUME_SRC = src/conffile.c src/nginxbin.c src/nginxconf.c src/supervise.c \
-             src/voldir.c src/volume_main.c
+COMMON_SRC = src/common/buf.c src/common/log.c src/common/mkv.c \
+             src/common/volspace.c
+INDEX_SRC  = src/index/api/delete.c src/index/api/get.c \
+             src/index/api/health.c src/index/api/list.c src/index/bio.c \
+             src/index/http.c src/index/index_main.c src/index/key.c \
+             src/index/loop.c src/index/metrics.c src/index/opts.c \
+             src/index/query.c src/index/req.c src/index/route.c \
+             src/index/s3/checksum.c src/index/s3/creds.c src/index/s3/s3.c \
+             src/index/s3/s3auth.c src/index/s3/s3list.c \
+             src/index/s3/s3meta.c src/index/s3/s3multi.c \
+             src/index/s3/s3obj.c src/index/s3/s3xml.c src/index/s3/sigv4.c \
+             src/index/server.c src/index/write/cleanup.c \
+             src/index/write/copy.c src/index/write/erase.c \
+             src/index/write/locks.c src/index/write/put.c \
+             src/index/write/relay.c src/maint/autoindex.c src/maint/maint.c \
+             src/maint/progress.c src/maint/rebalance.c src/maint/rebuild.c \
+             src/maint/reconcile.c src/maint/volwalk.c src/store/keylist.c \
+             src/store/record.c src/store/space.c src/store/store.c \
+             src/volio/placement.c src/volio/ring.c src/volio/stream.c \
+             src/volio/volclient.c
+VOLUME_SRC = src/volume/conffile.c src/volume/nginxbin.c \
+             src/volume/nginxconf.c src/volume/supervise.c \
+             src/volume/voldir.c src/volume/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
              tests/unit/test_creds \
              tests/unit/test_key tests/unit/test_keylist \
@@ -44,8 +56,8 @@ VOLUME_TESTS = tests/unit/test_nginxconf tests/unit/test_supervise
 INDEX_OBJ  = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(INDEX_SRC))
 VOLUME_OBJ = $(patsubst src/%.c,$(BUILD)/%.o,$(COMMON_SRC) $(VOLUME_SRC)) \
              $(BUILD)/nginx_template.o
-LIB_OBJ    = $(filter-out $(BUILD)/index_main.o,$(INDEX_OBJ))
-VOLUME_LIB_OBJ = $(filter-out $(BUILD)/volume_main.o,$(VOLUME_OBJ))
+LIB_OBJ    = $(filter-out $(BUILD)/index/index_main.o,$(INDEX_OBJ))
+VOLUME_LIB_OBJ = $(filter-out $(BUILD)/volume/volume_main.o,$(VOLUME_OBJ))
 UNIT_BIN   = $(patsubst tests/unit/%,$(BUILD)/tests/%,$(UNIT_TESTS))
 
 # `make test` runs everything twice: as built, then built with ASan and
@@ -75,7 +87,7 @@ $(BIN)/mkv-volume: $(VOLUME_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/%.o: src/%.c
-	@mkdir -p $(BUILD)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The nginx template is compiled into mkv-volume as a C string, so the
@@ -184,4 +196,4 @@ uninstall:
 clean:
 	rm -rf bin bin-asan build build-asan build-fuzz
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/fuzz/*.d $(BUILD)/tests/*.d)
+-include $(INDEX_OBJ:.o=.d) $(VOLUME_OBJ:.o=.d) $(wildcard $(BUILD)/fuzz/*.d $(BUILD)/tests/*.d)
