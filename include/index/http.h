@@ -116,7 +116,7 @@ enum MHD_Result http_reason(struct MHD_Connection *c, const char *method,
 int http_volume_index(const char *volume);
 
 /* http_key -- decode url into key (MKV_KEY_MAX bytes) or answer the
- * client with the matching 4xx. Returns 1 when *keylen is set, 0 when
+ * client with the matching 4xx. MKV_OK when *keylen is set, MKV_ERR when
  * an answer was queued (*ret then holds MHD's result). */
 int http_key(struct MHD_Connection *c, const char *method, const char *url,
              char *key, size_t *keylen, enum MHD_Result *ret);

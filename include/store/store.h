@@ -61,7 +61,7 @@ int store_reserve(uint64_t min_free, char *err);
  * call when not open. */
 void store_close(void);
 
-/* What store_get found. */
+/* What store_get found (and store_delete removed). */
 enum store_found {
     STORE_ABSENT = 0,
     STORE_FOUND = 1,
@@ -106,9 +106,10 @@ int store_state(char *out, size_t len);
 int store_put(const char *key, size_t keylen, const struct record *r,
               char *err);
 
-/* store_delete -- remove key. Returns 0 when removed, 1 when it was
- * absent, MKV_ERR (err set) when it cannot be removed now: then it is
- * removed once the index is recovered. */
+/* store_delete -- remove key. Returns STORE_FOUND when it was there and
+ * is removed, STORE_ABSENT when it was not there, MKV_ERR (err set) when
+ * it cannot be removed now: then it is removed once the index is
+ * recovered. */
 int store_delete(const char *key, size_t keylen, char *err);
 
 /* store_list -- call fn(key, keylen, arg) for the live (or, with

@@ -210,10 +210,10 @@ int http_key(struct MHD_Connection *c, const char *method, const char *url,
     const char *path = origin_form(url);
     enum key_status st = key_decode(path, strlen(path), key, keylen);
 
-    if (st == KEY_OK) return 1;
+    if (st == KEY_OK) return MKV_OK;
     log_limited(LOG_REFUSED, "%s: refused: %s", method, key_status_text(st));
     *ret = http_respond(c, method, url, st == KEY_TOO_LONG ? 414 : 400);
-    return 0;
+    return MKV_ERR;
 }
 
 /* A request whose path carried a raw NUL byte: refused with 400. */

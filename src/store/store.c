@@ -923,7 +923,7 @@ int store_delete(const char *key, size_t keylen, char *err) {
         do_failed("delete", err, &space))
         rc = gdbm_delete(store_db, mkdatum(key, keylen)); /* once more, recovered */
     if (rc != 0 && gdbm_last_errno(store_db) == GDBM_ITEM_NOT_FOUND) {
-        rc = 1;
+        rc = STORE_ABSENT;
     } else if (rc != 0) {
         mkv_seterr(err, "index delete: %s", gdbm_db_strerror(store_db));
         if (atomic_load(&store_broken)) do_remember(key, keylen);
@@ -932,7 +932,7 @@ int store_delete(const char *key, size_t keylen, char *err) {
     } else {
         store_nrecords--;
         store_moves++;
-        rc = do_sync(err);
+        rc = do_sync(err) == MKV_OK ? STORE_FOUND : MKV_ERR;
         do_list_set(key, keylen, KEYLIST_NONE);
     }
     pthread_mutex_unlock(&store_mu);

@@ -91,7 +91,7 @@ static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *m,
     size_t keylen;
     int unlink = m[0] == 'U';
 
-    if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
+    if (http_key(c, m, url, key, &keylen, &ret) != MKV_OK) return ret;
     if (key_reserved(key, keylen)) {
         log_msg("%s %s: refused: keys under %s are the S3 endpoint's", m, url, KEY_RESERVED);
         return http_respond(c, m, url, 403);

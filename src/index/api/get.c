@@ -182,7 +182,7 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
     int order[RECORD_MAX_VOLUMES];
     enum store_found found;
 
-    if (!http_key(c, method, url, key, &keylen, &ret)) return ret;
+    if (http_key(c, method, url, key, &keylen, &ret) != MKV_OK) return ret;
     found = store_get(key, keylen, &rec, err);
     if (found == STORE_BAD) { /* the record on disk is not one we can use */
         log_limited(LOG_RECORD, "%s %s: %s", method, url, err);

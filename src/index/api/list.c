@@ -193,7 +193,7 @@ enum MHD_Result list_answer(struct call *k) {
     size_t plen;
     enum MHD_Result ret;
 
-    if (!http_key(c, method, url, prefix, &plen, &ret)) return ret;
+    if (http_key(c, method, url, prefix, &plen, &ret) != MKV_OK) return ret;
     if (!store_listable(0, why)) {
         struct MHD_Response *busy =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);

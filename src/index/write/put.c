@@ -707,7 +707,7 @@ static enum MHD_Result put_begin(struct MHD_Connection *c, const char *url,
     int64_t size;
     unsigned st;
 
-    if (!http_key(c, m, url, key, &keylen, &ret)) return ret;
+    if (http_key(c, m, url, key, &keylen, &ret) != MKV_OK) return ret;
     if (key_reserved(key, keylen)) {
         log_msg("PUT %s: refused: keys under %s are the S3 endpoint's", url, KEY_RESERVED);
         return http_respond(c, m, url, 403);
