@@ -46,7 +46,8 @@ UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
              tests/unit/test_key tests/unit/test_keylist \
              tests/unit/test_nginxconf tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
-             tests/unit/test_record tests/unit/test_ring tests/unit/test_s3xml \
+             tests/unit/test_record tests/unit/test_req tests/unit/test_ring \
+             tests/unit/test_s3xml \
              tests/unit/test_sigv4 tests/unit/test_supervise \
              tests/unit/test_volspace
 # The unit tests of mkv-volume's modules, linked with those instead of the
