@@ -22,6 +22,7 @@
 #define MKV_RECORD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mkv.h"
 
@@ -35,9 +36,29 @@ struct record {
     int flat;                     /* "FLAT": the files use the flat name */
     char hash[33];                /* md5 hex of the value, or "" */
     int nvolumes;                 /* 1..RECORD_MAX_VOLUMES */
-    const char *volumes[RECORD_MAX_VOLUMES]; /* each points into buf */
-    char buf[RECORD_MAX];         /* NUL-separated volume strings */
+    uint16_t at[RECORD_MAX_VOLUMES]; /* where each volume begins in buf */
+    uint16_t used;                /* bytes of buf in use */
+    char buf[RECORD_MAX];         /* NUL-terminated volume strings */
 };
+/* A record owns its bytes (offsets, no pointers into itself), so a plain
+ * assignment copies one. Its volumes are read with record_volume and
+ * set with record_clear_volumes and record_add_volume. */
+
+/* record_volume -- the i-th volume (0 <= i < nvolumes). */
+static inline const char *record_volume(const struct record *r, int i) {
+    return r->buf + r->at[i];
+}
+
+/* record_clear_volumes -- r names no volume yet. */
+static inline void record_clear_volumes(struct record *r) {
+    r->nvolumes = 0;
+    r->used = 0;
+}
+
+/* record_add_volume -- append a copy of v (NUL-terminated). MKV_ERR when
+ * r already names RECORD_MAX_VOLUMES volumes or v is longer than
+ * RECORD_VOLUME_MAX; r is then unchanged. */
+int record_add_volume(struct record *r, const char *v);
 
 /* record_decode -- parse data[0..len) into r. MKV_ERR (err set) when the
  * bytes are not a valid record. */
@@ -46,10 +67,6 @@ int record_decode(const char *data, size_t len, struct record *r, char *err);
 /* record_encode -- write r's on-disk form into out (RECORD_MAX bytes, not
  * NUL-terminated). Returns the length, or MKV_ERR if r is invalid. */
 int record_encode(const struct record *r, char *out, char *err);
-
-/* record_copy -- *dst = *src, with dst's volume strings in dst's own
- * buf wherever src's point (into src->buf or elsewhere). */
-void record_copy(struct record *dst, const struct record *src);
 
 /* record_volume_ok -- non-zero if s (NUL-terminated) is a valid VOLUME. */
 int record_volume_ok(const char *s);

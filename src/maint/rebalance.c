@@ -181,7 +181,7 @@ static int remove_stale(size_t i) {
     placement_path(s.key, s.len, s.flat, path);
     if (found == 1) placement_path(s.key, s.len, rec.flat, live);
     for (int v = 0; found == 1 && v < rec.nvolumes; v++)
-        if (strcmp(rec.volumes[v], s.volume) == 0 && strcmp(path, live) == 0) {
+        if (strcmp(record_volume(&rec, v), s.volume) == 0 && strcmp(path, live) == 0) {
             mark_done(i); /* a live copy now: not stale */
             return MKV_OK;
         }
@@ -197,7 +197,7 @@ static int remove_stale(size_t i) {
 
 static int named(const struct record *r, const char *v) {
     for (int i = 0; i < r->nvolumes; i++)
-        if (strcmp(r->volumes[i], v) == 0) return 1;
+        if (strcmp(record_volume(r, i), v) == 0) return 1;
     return 0;
 }
 
@@ -219,16 +219,16 @@ static int move_key(const char *key, size_t keylen) {
                        rl_opts->subvolumes, key, keylen, want);
     if (rec.nvolumes != rl_opts->replicas) same = 0;
     for (i = 0; same && i < rec.nvolumes; i++)
-        if (strcmp(rec.volumes[i], want[i]) != 0) same = 0;
+        if (strcmp(record_volume(&rec, i), want[i]) != 0) same = 0;
     if (same) return MKV_OK;
 
     placement_path(key, keylen, rec.flat, path);
-    record_copy(&next, &rec);
+    next = rec;
     for (i = 0; i < rl_opts->replicas; i++) {
         if (named(&rec, want[i])) continue;
         vol_url(dst, want[i], path);
         for (j = 0; j < rec.nvolumes; j++) {
-            vol_url(src, rec.volumes[j], path);
+            vol_url(src, record_volume(&rec, j), path);
             if (vol_copy(src, dst, err) == MKV_OK) break;
             log_msg("rebalance: copy %s -> %s: %s", src, dst, err);
         }
@@ -238,8 +238,8 @@ static int move_key(const char *key, size_t keylen) {
             return MKV_ERR;
         }
     }
-    next.nvolumes = rl_opts->replicas;
-    for (i = 0; i < rl_opts->replicas; i++) next.volumes[i] = want[i];
+    record_clear_volumes(&next);
+    for (i = 0; i < rl_opts->replicas; i++) record_add_volume(&next, want[i]);
     /* The copies the new record drops go to the journal first, so none
      * is forgotten if this run stops before they are deleted. */
     pthread_mutex_lock(&rl_stale_mu);
@@ -247,8 +247,8 @@ static int move_key(const char *key, size_t keylen) {
     for (i = 0; i < rec.nvolumes; i++) {
         int wanted = 0;
         for (j = 0; j < rl_opts->replicas; j++)
-            if (strcmp(rec.volumes[i], want[j]) == 0) wanted = 1;
-        if (!wanted && do_stale_add(rec.volumes[i], key, keylen, rec.flat) < 0) first = -1;
+            if (strcmp(record_volume(&rec, i), want[j]) == 0) wanted = 1;
+        if (!wanted && do_stale_add(record_volume(&rec, i), key, keylen, rec.flat) < 0) first = -1;
     }
     last = (long)rl_nstale;
     if (first < 0 || journal_write((size_t)first, (size_t)last) != MKV_OK) {

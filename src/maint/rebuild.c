@@ -93,7 +93,7 @@ static void *write_thread(void *unused) {
     char err[MKV_ERRLEN], url[VOL_URL_MAX], path[PLACEMENT_PATH_MAX];
     (void)unused;
     for (;;) {
-        int ranks[PLACEMENT_MAX_VOLUMES], pos[PLACEMENT_MAX_VOLUMES];
+        int ranks[PLACEMENT_MAX_VOLUMES], pos[PLACEMENT_MAX_VOLUMES], n;
         const struct copy *order[RECORD_MAX_VOLUMES];
         struct record rec;
         size_t start, end;
@@ -119,23 +119,24 @@ static void *write_thread(void *unused) {
         }
 
         memset(&rec, 0, sizeof(rec));
+        n = 0;
         placement_rank(rb_opts->volumes, rb_opts->nvolumes, rb_copies[start].key,
                        rb_copies[start].keylen, ranks);
         for (int i = 0; i < rb_opts->nvolumes; i++) pos[ranks[i]] = i;
         /* Copies in placement order (few: a stable insertion sort). */
-        for (size_t i = start; i < end && rec.nvolumes < RECORD_MAX_VOLUMES; i++) {
-            int j = rec.nvolumes++;
+        for (size_t i = start; i < end && n < RECORD_MAX_VOLUMES; i++) {
+            int j = n++;
             while (j > 0 && pos[order[j - 1]->vol] > pos[rb_copies[i].vol]) {
                 order[j] = order[j - 1];
                 j--;
             }
             order[j] = &rb_copies[i];
         }
-        for (int i = 0; i < rec.nvolumes; i++) rec.volumes[i] = order[i]->volume;
+        for (int i = 0; i < n; i++) record_add_volume(&rec, order[i]->volume);
         rec.flat = rb_copies[start].flat;
         placement_path(rb_copies[start].key, rb_copies[start].keylen, rec.flat, path);
         if (rb_opts->md5sum) {
-            vol_url(url, rec.volumes[0], path);
+            vol_url(url, record_volume(&rec, 0), path);
             if (vol_get_md5(url, rec.hash, &st, err) != VOL_OK || st != 200) {
                 log_msg("rebuild: md5 of %s: %s", url, st ? "unexpected status" : err);
                 rec.hash[0] = '\0';

@@ -132,7 +132,7 @@ static int names(const struct record *rec, const struct volwalk_file *f) {
     placement_path(f->key, f->keylen, rec->flat, path);
     if (strcmp(path, f->path) != 0) return 0;
     for (int i = 0; i < rec->nvolumes; i++)
-        if (strcmp(rec->volumes[i], f->volume) == 0) return 1;
+        if (strcmp(record_volume(rec, i), f->volume) == 0) return 1;
     return 0;
 }
 
@@ -219,7 +219,7 @@ static int check_key(const char *key, size_t keylen) {
     for (int i = 0; i < rec.nvolumes; i++) {
         const char *root = "";
         const struct named *c;
-        int v = given(rec.volumes[i], &root);
+        int v = given(record_volume(&rec, i), &root);
         if (v < 0 || rc_incomplete[v] || atomic_load(&rc_unjudged[v])) {
             atomic_fetch_add(&rc_unchecked, 1);
             continue;
@@ -237,9 +237,9 @@ static int check_key(const char *key, size_t keylen) {
         atomic_fetch_add(&rc_lost, 1);
         return MKV_ERR;
     }
-    vol_url(src, rec.volumes[good], path);
+    vol_url(src, record_volume(&rec, good), path);
     for (int i = 0; i < nfix; i++) {
-        vol_url(dst, rec.volumes[fix[i]], path);
+        vol_url(dst, record_volume(&rec, fix[i]), path);
         if (rc_opts->dry_run) {
             log_msg("reconcile: %s would be copied from %s", dst, src);
             rc = MKV_ERR;

@@ -28,7 +28,7 @@ int record_decode(const char *data, size_t len, struct record *r, char *err) {
 
     r->deleted = r->writing = r->flat = 0;
     r->hash[0] = '\0';
-    r->nvolumes = 0;
+    record_clear_volumes(r);
     if (len >= 7 && memcmp(data, "DELETED", 7) == 0) {
         r->deleted = 1;
         data += 7;
@@ -78,8 +78,9 @@ int record_decode(const char *data, size_t len, struct record *r, char *err) {
             mkv_seterr(err, "record names a volume that reads as a prefix");
             return MKV_ERR;
         }
-        r->volumes[r->nvolumes++] = r->buf + o;
+        r->at[r->nvolumes++] = (uint16_t)o;
         o += i - start + 1;
+        r->used = (uint16_t)o;
         start = i + 1;
     }
     return MKV_OK;
@@ -114,29 +115,26 @@ int record_encode(const struct record *r, char *out, char *err) {
         n += 36;
     }
     for (int i = 0; i < r->nvolumes; i++) {
-        size_t vl = strlen(r->volumes[i]);
-        if (!record_volume_ok(r->volumes[i])) {
+        const char *v = record_volume(r, i);
+        size_t vl = strlen(v);
+        if (!record_volume_ok(v)) {
             mkv_seterr(err, "invalid volume name in record");
             return MKV_ERR;
         }
         if (i > 0) out[n++] = ',';
-        memcpy(out + n, r->volumes[i], vl);
+        memcpy(out + n, v, vl);
         n += vl;
     }
     return (int)n;
 }
 
-void record_copy(struct record *dst, const struct record *src) {
-    size_t o = 0;
-    dst->deleted = src->deleted;
-    dst->writing = src->writing;
-    dst->flat = src->flat;
-    memcpy(dst->hash, src->hash, sizeof(dst->hash));
-    dst->nvolumes = src->nvolumes;
-    for (int i = 0; i < src->nvolumes; i++) {
-        size_t n = strlen(src->volumes[i]) + 1; /* fits: RECORD_MAX bounds them */
-        memmove(dst->buf + o, src->volumes[i], n);
-        dst->volumes[i] = dst->buf + o;
-        o += n;
-    }
+int record_add_volume(struct record *r, const char *v) {
+    size_t n = strlen(v) + 1;
+    if (r->nvolumes == RECORD_MAX_VOLUMES || n > RECORD_VOLUME_MAX + 1 ||
+        r->used + n > sizeof(r->buf))
+        return MKV_ERR;
+    memcpy(r->buf + r->used, v, n);
+    r->at[r->nvolumes++] = r->used;
+    r->used = (uint16_t)(r->used + n);
+    return MKV_OK;
 }

@@ -21,7 +21,7 @@ static int same(const struct record *a, const struct record *b) {
         a->nvolumes != b->nvolumes)
         return 0;
     for (int i = 0; i < a->nvolumes; i++)
-        if (strcmp(a->volumes[i], b->volumes[i]) != 0) return 0;
+        if (strcmp(record_volume(a, i), record_volume(b, i)) != 0) return 0;
     return 1;
 }
 
@@ -36,7 +36,7 @@ static void check_valid(const struct record *r) {
               (r->hash[i] >= 'a' && r->hash[i] <= 'f'));
     CHECK(r->nvolumes >= 1 && r->nvolumes <= RECORD_MAX_VOLUMES);
     for (int i = 0; i < r->nvolumes; i++) {
-        const char *v = r->volumes[i];
+        const char *v = record_volume(r, i);
         size_t n = strlen(v);
         CHECK(v >= r->buf && v + n < r->buf + sizeof(r->buf));
         CHECK(n >= 1 && n <= RECORD_VOLUME_MAX);

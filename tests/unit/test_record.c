@@ -9,6 +9,15 @@
 
 #include "record.h"
 
+/* set_volumes -- r names exactly the n volumes given. */
+static void set_volumes(struct record *r, int n, ...) {
+    va_list ap;
+    record_clear_volumes(r);
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) assert_int_equal(record_add_volume(r, va_arg(ap, const char *)), MKV_OK);
+    va_end(ap);
+}
+
 /* md5("hello"), from Python: hashlib.md5(b"hello").hexdigest() */
 #define HELLO_MD5 "5d41402abc4b2a76b9719d911017c592"
 
@@ -60,7 +69,7 @@ static void a_pymkv_record_is_one_bare_volume(void **state) {
     assert_int_equal(r.deleted, 0);
     assert_string_equal(r.hash, "");
     assert_int_equal(r.nvolumes, 1);
-    assert_string_equal(r.volumes[0], "localhost:3001");
+    assert_string_equal(record_volume(&r, 0), "localhost:3001");
 }
 
 static void a_record_may_name_several_volumes(void **state) {
@@ -73,9 +82,9 @@ static void a_record_may_name_several_volumes(void **state) {
     assert_int_equal(r.deleted, 0);
     assert_string_equal(r.hash, "");
     assert_int_equal(r.nvolumes, 3);
-    assert_string_equal(r.volumes[0], "localhost:3001");
-    assert_string_equal(r.volumes[1], "localhost:3002");
-    assert_string_equal(r.volumes[2], "10.0.0.1:80");
+    assert_string_equal(record_volume(&r, 0), "localhost:3001");
+    assert_string_equal(record_volume(&r, 1), "localhost:3002");
+    assert_string_equal(record_volume(&r, 2), "10.0.0.1:80");
 }
 
 static void a_hash_prefix_gives_the_values_md5(void **state) {
@@ -88,8 +97,8 @@ static void a_hash_prefix_gives_the_values_md5(void **state) {
     assert_int_equal(r.deleted, 0);
     assert_string_equal(r.hash, HELLO_MD5);
     assert_int_equal(r.nvolumes, 2);
-    assert_string_equal(r.volumes[0], "localhost:3001");
-    assert_string_equal(r.volumes[1], "localhost:3002");
+    assert_string_equal(record_volume(&r, 0), "localhost:3001");
+    assert_string_equal(record_volume(&r, 1), "localhost:3002");
 }
 
 static void a_deleted_prefix_marks_a_deleted_key(void **state) {
@@ -101,7 +110,7 @@ static void a_deleted_prefix_marks_a_deleted_key(void **state) {
     assert_int_equal(r.deleted, 1);
     assert_string_equal(r.hash, "");
     assert_int_equal(r.nvolumes, 1);
-    assert_string_equal(r.volumes[0], "localhost:3001");
+    assert_string_equal(record_volume(&r, 0), "localhost:3001");
 }
 
 static void a_writing_prefix_marks_a_write_in_progress(void **state) {
@@ -130,7 +139,7 @@ static void deleted_comes_before_hash(void **state) {
     assert_int_equal(r.deleted, 1);
     assert_string_equal(r.hash, HELLO_MD5);
     assert_int_equal(r.nvolumes, 1);
-    assert_string_equal(r.volumes[0], "localhost:3001");
+    assert_string_equal(record_volume(&r, 0), "localhost:3001");
 }
 
 static void a_flat_prefix_marks_the_flat_name(void **state) {
@@ -141,7 +150,7 @@ static void a_flat_prefix_marks_the_flat_name(void **state) {
     assert_int_equal(decode_str("FLAT" "a:1", &r, err), MKV_OK);
     assert_int_equal(r.flat, 1);
     assert_int_equal(r.deleted, 0);
-    assert_string_equal(r.volumes[0], "a:1");
+    assert_string_equal(record_volume(&r, 0), "a:1");
     assert_int_equal(decode_str("DELETEDFLATHASH" HELLO_MD5 "a:1,b:2", &r, err), MKV_OK);
     assert_int_equal(r.flat, 1);
     assert_int_equal(r.deleted, 1);
@@ -175,7 +184,7 @@ static void decoding_a_new_record_forgets_the_old_one(void **state) {
     assert_int_equal(r.deleted, 0);
     assert_string_equal(r.hash, "");
     assert_int_equal(r.nvolumes, 1);
-    assert_string_equal(r.volumes[0], "c:3");
+    assert_string_equal(record_volume(&r, 0), "c:3");
 }
 
 static void records_encode_back_byte_for_byte(void **state) {
@@ -199,9 +208,7 @@ static void a_record_built_by_hand_encodes_to_minikeyvalues_layout(void **state)
     memset(&r, 0, sizeof(r));
     r.deleted = 1;
     strcpy(r.hash, HELLO_MD5);
-    r.nvolumes = 2;
-    r.volumes[0] = "localhost:3001";
-    r.volumes[1] = "localhost:3002";
+    set_volumes(&r, 2, "localhost:3001", "localhost:3002");
     assert_int_equal(record_encode(&r, out, err), (int)strlen(want));
     assert_memory_equal(out, want, strlen(want));
 }
@@ -213,8 +220,7 @@ static void a_record_without_hash_or_deleted_encodes_as_pymkv(void **state) {
 
     (void)state;
     memset(&r, 0, sizeof(r));
-    r.nvolumes = 1;
-    r.volumes[0] = "localhost:3001";
+    set_volumes(&r, 1, "localhost:3001");
     assert_int_equal(record_encode(&r, out, err), 14);
     assert_memory_equal(out, "localhost:3001", 14);
 }
@@ -231,7 +237,7 @@ static void sixteen_volumes_are_allowed(void **state) {
     assert_int_equal(RECORD_MAX_VOLUMES, 16);
     assert_int_equal(decode_str(sixteen, &r, err), MKV_OK);
     assert_int_equal(r.nvolumes, 16);
-    assert_string_equal(r.volumes[15], "v:16");
+    assert_string_equal(record_volume(&r, 15), "v:16");
     assert_int_equal(record_encode(&r, out, err), (int)strlen(sixteen));
     assert_memory_equal(out, sixteen, strlen(sixteen));
 }
@@ -256,7 +262,7 @@ static void the_largest_record_round_trips(void **state) {
     assert_true(n <= RECORD_MAX);
     assert_int_equal(record_decode(data, n, &r, err), MKV_OK);
     assert_int_equal(r.nvolumes, 16);
-    assert_int_equal(strlen(r.volumes[15]), 255);
+    assert_int_equal(strlen(record_volume(&r, 15)), 255);
     assert_int_equal(record_encode(&r, out, err), (int)n);
     assert_memory_equal(out, data, n);
 }
@@ -331,7 +337,7 @@ static void a_255_byte_volume_is_accepted_and_256_rejected(void **state) {
     (void)state;
     volume_of(vol, 255, 'a');
     assert_int_equal(decode_str(vol, &r, err), MKV_OK);
-    assert_int_equal(strlen(r.volumes[0]), 255);
+    assert_int_equal(strlen(record_volume(&r, 0)), 255);
     volume_of(vol, 256, 'a');
     assert_rejected(vol);
 }
@@ -381,8 +387,10 @@ static void encode_rejects_more_than_sixteen_volumes(void **state) {
     (void)state;
     memset(&r, 0, sizeof(r));
     for (int i = 0; i < RECORD_MAX_VOLUMES; i++)
-        r.volumes[i] = "v:1";
-    r.nvolumes = RECORD_MAX_VOLUMES + 1;
+        assert_int_equal(record_add_volume(&r, "v:1"), MKV_OK);
+    assert_int_equal(record_add_volume(&r, "v:1"), MKV_ERR); /* a 17th */
+    assert_int_equal(r.nvolumes, RECORD_MAX_VOLUMES);
+    r.nvolumes = RECORD_MAX_VOLUMES + 1; /* as a caller's bug would */
     err[0] = '\0';
     assert_int_equal(record_encode(&r, out, err), MKV_ERR);
     assert_true(strlen(err) > 0);
@@ -395,16 +403,14 @@ static void encode_rejects_an_invalid_volume(void **state) {
 
     (void)state;
     memset(&r, 0, sizeof(r));
-    r.nvolumes = 2;
-    r.volumes[0] = "localhost:3001";
-    r.volumes[1] = "local host:3002";
+    set_volumes(&r, 2, "localhost:3001", "local host:3002");
     err[0] = '\0';
     assert_int_equal(record_encode(&r, out, err), MKV_ERR);
     assert_true(strlen(err) > 0);
 
-    r.volumes[1] = "a:1,b:2";
+    set_volumes(&r, 2, "localhost:3001", "a:1,b:2");
     assert_int_equal(record_encode(&r, out, err), MKV_ERR);
-    r.volumes[1] = "";
+    set_volumes(&r, 2, "localhost:3001", "");
     assert_int_equal(record_encode(&r, out, err), MKV_ERR);
 }
 
@@ -415,16 +421,30 @@ static void encode_rejects_a_malformed_hash(void **state) {
 
     (void)state;
     memset(&r, 0, sizeof(r));
-    r.nvolumes = 1;
-    r.volumes[0] = "localhost:3001";
+    set_volumes(&r, 1, "localhost:3001");
     strcpy(r.hash, "5D41402ABC4B2A76B9719D911017C592");
     assert_int_equal(record_encode(&r, out, err), MKV_ERR);
     strcpy(r.hash, "5d41402abc4b2a76b9719d911017c59");
     assert_int_equal(record_encode(&r, out, err), MKV_ERR);
 }
 
+static void a_copy_by_assignment_owns_its_volumes(void **state) {
+    static struct record a, b;
+    char err[MKV_ERRLEN];
+
+    (void)state;
+    assert_int_equal(decode_str("HASH" HELLO_MD5 "a:1,b:2", &a, err), MKV_OK);
+    b = a;
+    memset(&a, 'x', sizeof(a)); /* nothing of b may point into a */
+    assert_int_equal(b.nvolumes, 2);
+    assert_string_equal(record_volume(&b, 0), "a:1");
+    assert_string_equal(record_volume(&b, 1), "b:2");
+    assert_string_equal(b.hash, HELLO_MD5);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_copy_by_assignment_owns_its_volumes),
         cmocka_unit_test(a_pymkv_record_is_one_bare_volume),
         cmocka_unit_test(a_record_may_name_several_volumes),
         cmocka_unit_test(a_hash_prefix_gives_the_values_md5),

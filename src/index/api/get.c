@@ -61,7 +61,7 @@ static enum MHD_Result send_302(struct MHD_Connection *c, const char *method,
     if (ok && rec != NULL) {
         for (int i = 0; i < rec->nvolumes; i++)
             n += (size_t)snprintf(vols + n, sizeof(vols) - n, "%s%s", i ? "," : "",
-                                  rec->volumes[i]);
+                                  record_volume(rec, i));
         ok = MHD_add_response_header(r, "Key-Volumes", vols) == MHD_YES;
     }
     if (ok && rec != NULL && rec->hash[0]) {
@@ -84,7 +84,7 @@ static enum MHD_Result redirect(struct MHD_Connection *c, const char *method,
                                 const char *url, const struct record *rec,
                                 int v, const char *path) {
     char location[VOL_URL_MAX];
-    vol_url(location, rec->volumes[v], path);
+    vol_url(location, record_volume(rec, v), path);
     return send_302(c, method, url, location, rec);
 }
 
@@ -125,7 +125,7 @@ static int gone(struct probe_req *r) {
 /* probe_next -- HEAD the next replica, or answer when none is left. */
 static void probe_next(struct probe_req *r) {
     while (r->tried < r->rec.nvolumes) {
-        const char *vol = r->rec.volumes[r->order[r->tried]];
+        const char *vol = record_volume(&r->rec, r->order[r->tried]);
         CURL *h = loop_xfer_handle(&r->x);
         vol_url(r->target, vol, r->path);
         if (h != NULL) {
@@ -160,10 +160,10 @@ static void probe_done(struct loop_xfer *x, CURLcode rc, long code) {
         r->first = VOL_NOFD;
         req_finish(&r->r, 503);
     } else {
-        if (vr != VOL_OK) metrics_volume_error(r->rec.volumes[v]);
+        if (vr != VOL_OK) metrics_volume_error(record_volume(&r->rec, v));
         else if (vs == 404) r->missing++;
-        log_limited(log_kind_volume(http_volume_index(r->rec.volumes[v])),
-                    "GET %s: probe of %s: %s", r->r.url, r->rec.volumes[v],
+        log_limited(log_kind_volume(http_volume_index(record_volume(&r->rec, v))),
+                    "GET %s: probe of %s: %s", r->r.url, record_volume(&r->rec, v),
                     vr == VOL_OK ? "value missing" : err);
         if (r->first == VOL_OK) r->first = vr;
         if (!r->r.done && r->r.conn != NULL) probe_next(r);
@@ -204,7 +204,7 @@ static enum MHD_Result lookup(struct MHD_Connection *c, const char *method,
         free(r);
         return http_respond(c, method, url, 503);
     }
-    record_copy(&r->rec, &rec);
+    r->rec = rec;
     memcpy(r->order, order, sizeof(order));
     memcpy(r->path, path, sizeof(path));
     memcpy(r->key, key, keylen);

@@ -286,7 +286,7 @@ static void head_next(struct list_state *l) {
         }
         s3obj_etag(nkey, nl, rec.hash, e->etag);
         placement_path(nkey, nl, rec.flat, path);
-        vol_url(e->url, rec.volumes[rand() % rec.nvolumes], path);
+        vol_url(e->url, record_volume(&rec, rand() % rec.nvolumes), path);
         if (relay_start(&e->rl, e->url, 1, NULL, &sink) != MKV_OK) {
             l->failed = 1;
             break;

@@ -482,7 +482,7 @@ void s3multi_complete_run(struct s3_req *s) {
             goto out;
         }
         placement_path(key, kl, rec.flat, path);
-        vol_url(src[i].url, rec.volumes[rand() % rec.nvolumes], path);
+        vol_url(src[i].url, record_volume(&rec, rand() % rec.nvolumes), path);
         src[i].size = u.parts[j].size;
         total += u.parts[j].size;
         for (int k = 0; k < 16; k++) sscanf(u.parts[j].md5 + 2 * k, "%2hhx", &bin[k]);

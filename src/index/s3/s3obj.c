@@ -271,7 +271,7 @@ void s3obj_get_run(struct s3_req *s) {
         return;
     }
     placement_path(s->nkey, s->nkeylen, rec.flat, path);
-    vol_url(url, rec.volumes[rand() % rec.nvolumes], path);
+    vol_url(url, record_volume(&rec, rand() % rec.nvolumes), path);
     sink.headers = get_headers;
     sink.room = get_room;
     sink.data = get_data;
@@ -427,7 +427,7 @@ void s3obj_copy_run(struct s3_req *s) {
         return;
     }
     placement_path(skey, skl, rec.flat, path);
-    vol_url(one.url, rec.volumes[rand() % rec.nvolumes], path);
+    vol_url(one.url, record_volume(&rec, rand() % rec.nvolumes), path);
     one.size = -1;
     c = calloc(1, sizeof(*c));
     if (c == NULL) {

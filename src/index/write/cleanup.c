@@ -97,7 +97,7 @@ static void next_round(struct loop_timer *tm) {
         CURL *h;
         if (t->confirms >= c->confirms || (h = loop_xfer_handle(&t->x)) == NULL) continue;
         t->c = c;
-        vol_url(t->url, c->rec.volumes[i], path);
+        vol_url(t->url, record_volume(&c->rec, i), path);
         vol_setup_simple(h, t->url, "DELETE");
         t->x.done = target_done;
         t->x.stall_ms = 0;
@@ -115,7 +115,7 @@ static int start(const char *key, size_t keylen, const struct record *rec,
 
     if (c == NULL) return MKV_ERR;
     c->confirms = confirms;
-    record_copy(&c->rec, rec);
+    c->rec = *rec;
     c->rec.deleted = 0;
     c->rec.writing = 1;
     c->keylen = keylen;

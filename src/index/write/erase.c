@@ -65,12 +65,12 @@ static unsigned keep_unremoved(struct erase *e) {
     unsigned status = 204;
     int unknown = 0;
 
-    left.nvolumes = 0;
+    record_clear_volumes(&left);
     for (int i = 0; i < e->rec.nvolumes; i++) {
         if (e->rm[i].status == 204) continue;
         if (status == 204) status = e->rm[i].status;
         unknown |= e->rm[i].unknown;
-        left.volumes[left.nvolumes++] = e->rec.volumes[i];
+        record_add_volume(&left, record_volume(&e->rec, i));
     }
     if (left.nvolumes == 0) {
         if (store_delete(e->key, e->keylen, err) < 0) {
@@ -99,7 +99,7 @@ static void all_tried(struct erase *e) {
 static void rm_done(struct loop_xfer *x, CURLcode rc, long code) {
     struct rm *m = MKV_CONTAINER(x, struct rm, x);
     struct erase *e = m->e;
-    const char *vol = e->rec.volumes[m - e->rm];
+    const char *vol = record_volume(&e->rec, m - e->rm);
     char err[MKV_ERRLEN];
     long vs;
     enum vol_result vr = vol_result_of(rc, x->nofd, code, &vs, err);
@@ -162,7 +162,7 @@ int erase_start(struct erase **out, const char *key, size_t keylen, int flags,
                   : found == STORE_ABSENT ? 404 : 403);
         return MKV_OK;
     }
-    record_copy(&e->rec, &rec);
+    e->rec = rec;
     placement_path(key, keylen, rec.flat, path);
     e->pending = 1; /* until every DELETE is started */
     for (int i = 0; i < rec.nvolumes; i++) {
@@ -170,13 +170,13 @@ int erase_start(struct erase **out, const char *key, size_t keylen, int flags,
         CURL *h = loop_xfer_handle(&m->x);
         m->e = e;
         m->status = 502;
-        vol_url(m->url, e->rec.volumes[i], path);
+        vol_url(m->url, record_volume(&e->rec, i), path);
         if (h == NULL) continue;
         vol_setup_simple(h, m->url, "DELETE");
         m->x.done = rm_done;
         if (loop_xfer_start(&m->x) == MKV_OK) e->pending++;
         else log_limited(LOG_NOFD, "%s %s: cannot start the DELETE on %s", method, url,
-                         e->rec.volumes[i]);
+                         record_volume(&e->rec, i));
     }
     if (--e->pending == 0) all_tried(e);
     return MKV_OK;

@@ -298,9 +298,9 @@ static void finished(struct put_req *r, unsigned status) {
 static void settle_undo(struct put_req *r) {
     struct record left = r->rec;
 
-    left.nvolumes = 0;
+    record_clear_volumes(&left);
     for (int i = 0; i < r->nreplicas; i++)
-        if (r->rep[i].unresolved) left.volumes[left.nvolumes++] = r->rec.volumes[i];
+        if (r->rep[i].unresolved) record_add_volume(&left, record_volume(&r->rec, i));
     if (left.nvolumes > 0 && cleanup_start(r->key, r->keylen, &left) == MKV_OK) {
         log_msg("PUT %s: %d cop%s not confirmed gone; removing in the background",
                 r->r.url, left.nvolumes, left.nvolumes == 1 ? "y" : "ies");
@@ -536,7 +536,7 @@ unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
     r->flags = flags;
     r->replacing = replacing;
     r->had_old = had_old;
-    if (replacing || had_old) record_copy(&r->old, &old);
+    if (replacing || had_old) r->old = old;
     r->size = size;
     r->keylen = keylen;
     memcpy(r->key, key, keylen);
@@ -547,9 +547,9 @@ unsigned put_open(struct MHD_Connection *conn, const struct put_owner *owner,
      * that record's name, so it replaces the files where they are. */
     r->rec.flat = found == STORE_FOUND ? old.flat : placement_nests(key, keylen);
     placement_path(key, keylen, r->rec.flat, path);
-    r->rec.nvolumes = r->nreplicas;
+    record_clear_volumes(&r->rec);
     for (int i = 0; i < r->nreplicas; i++) {
-        r->rec.volumes[i] = r->volumes[i];
+        record_add_volume(&r->rec, r->volumes[i]);
         r->rep[i].r = r;
         vol_url(r->rep[i].url, r->volumes[i], path);
     }
