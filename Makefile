@@ -18,8 +18,9 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgdbm -lleveldb -pthr
 # Keep these lists alphabetical.
 COMMON_SRC = src/buf.c src/log.c src/mkv.c src/volspace.c
 INDEX_SRC  = src/autoindex.c src/bio.c src/checksum.c src/cleanup.c \
-             src/copy.c src/creds.c src/delete.c src/erase.c src/get.c \
-             src/health.c src/http.c src/index_main.c src/key.c src/keylist.c \
+             src/copy.c src/creds.c src/delete.c src/erase.c src/gdbmfix.c \
+             src/get.c src/health.c src/http.c src/index_main.c src/key.c \
+             src/keylist.c \
              src/list.c src/locks.c src/loop.c src/metrics.c src/opts.c \
              src/placement.c src/progress.c src/put.c src/query.c \
              src/rebalance.c src/rebuild.c src/record.c src/relay.c src/req.c \
@@ -29,7 +30,7 @@ INDEX_SRC  = src/autoindex.c src/bio.c src/checksum.c src/cleanup.c \
 VOLUME_SRC = src/conffile.c src/nginxbin.c src/nginxconf.c src/supervise.c \
              src/voldir.c src/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
-             tests/unit/test_creds \
+             tests/unit/test_creds tests/unit/test_gdbmfix \
              tests/unit/test_key tests/unit/test_keylist \
              tests/unit/test_nginxconf tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \
