@@ -100,6 +100,21 @@ size_t http_no_unescape(void *cls, struct MHD_Connection *c, char *s);
 /* http_bytes_in -- a request body's bytes taken in, for the metrics. */
 void http_bytes_in(struct MHD_Connection *c, uint64_t n);
 
+/* http_queue -- the one way an answer leaves: count and log it (status,
+ * bytes_out: 0 when not known yet, as for a stream), queue r, and let go
+ * of it. r NULL (out of memory) gives MHD_NO. */
+enum MHD_Result http_queue(struct MHD_Connection *c, const char *method,
+                           const char *url, unsigned status, struct MHD_Response *r,
+                           uint64_t bytes_out);
+
+/* http_start_daemon -- for the fronts (route.c, s3.c): a libmicrohttpd
+ * daemon in external epoll mode on listen_fd with access and completed
+ * as its handlers and this module's logger, accounting and raw-target
+ * checks; at most limit connections, idle ones closed after timeout_s. */
+struct MHD_Daemon *http_start_daemon(int listen_fd, unsigned limit, unsigned timeout_s,
+                                     MHD_AccessHandlerCallback access,
+                                     MHD_RequestCompletedCallback completed);
+
 /* http_answer -- queue status with body (malloc'd, len bytes; freed by
  * libmicrohttpd once sent, or here on failure) as Content-Type type. */
 enum MHD_Result http_answer(struct MHD_Connection *c, const char *method,

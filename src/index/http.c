@@ -144,21 +144,45 @@ void http_account(struct MHD_Connection *c, const char *method,
     request_ends(cs);
 }
 
+enum MHD_Result http_queue(struct MHD_Connection *c, const char *method,
+                           const char *url, unsigned status, struct MHD_Response *r,
+                           uint64_t bytes_out) {
+    enum MHD_Result ret;
+    if (r == NULL) return MHD_NO;
+    http_account(c, method, url, status, bytes_out);
+    ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 enum MHD_Result http_answer(struct MHD_Connection *c, const char *method,
                             const char *url, unsigned status, char *body,
                             size_t len, const char *type) {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    enum MHD_Result ret;
     if (r == NULL) {
         free(body);
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    http_account(c, method, url, status, len);
-    ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return http_queue(c, method, url, status, r, len);
+}
+
+struct MHD_Daemon *http_start_daemon(int listen_fd, unsigned limit, unsigned timeout_s,
+                                     MHD_AccessHandlerCallback access,
+                                     MHD_RequestCompletedCallback completed) {
+    return MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        access, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, http_check_uri, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, NULL,
+        MHD_OPTION_END);
 }
 
 enum MHD_Result http_respond(struct MHD_Connection *c, const char *method,

@@ -174,16 +174,5 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 struct MHD_Daemon *route_daemon(int listen_fd, unsigned limit, unsigned timeout_s) {
-    return MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        on_request, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_CONNECTION_LIMIT, limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, http_check_uri, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, NULL,
-        MHD_OPTION_END);
+    return http_start_daemon(listen_fd, limit, timeout_s, on_request, on_completed);
 }

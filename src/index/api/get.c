@@ -51,7 +51,6 @@ static enum MHD_Result send_302(struct MHD_Connection *c, const char *method,
                                 const struct record *rec) {
     char vols[RECORD_MAX], etag[36];
     struct MHD_Response *r;
-    enum MHD_Result ret;
     size_t n = 0;
     int ok;
 
@@ -73,10 +72,7 @@ static enum MHD_Result send_302(struct MHD_Connection *c, const char *method,
         MHD_destroy_response(r);
         return MHD_NO;
     }
-    http_account(c, method, url, 302, 0);
-    ret = MHD_queue_response(c, MHD_HTTP_FOUND, r);
-    MHD_destroy_response(r);
-    return ret;
+    return http_queue(c, method, url, 302, r, 0);
 }
 
 /* redirect -- the 302 to replica v of rec. */

@@ -200,10 +200,7 @@ enum MHD_Result list_answer(struct call *k) {
         log_limited(LOG_INDEX, "%s %s: %s", method, url, why);
         if (busy == NULL) return MHD_NO;
         MHD_add_response_header(busy, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-        http_account(c, method, url, 503, 0);
-        ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, busy);
-        MHD_destroy_response(busy);
-        return ret;
+        return http_queue(c, method, url, 503, busy, 0);
     }
     if ((l = calloc(1, sizeof(*l))) == NULL) {
         log_msg("%s %s: out of memory for the listing", method, url);
@@ -245,8 +242,5 @@ enum MHD_Result list_answer(struct call *k) {
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    http_account(c, method, url, 200, 0);
-    ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return http_queue(c, method, url, 200, r, 0);
 }

@@ -534,7 +534,6 @@ static void request_id(char out[17]) {
 /* respond -- send the reply, or the error document. */
 static enum MHD_Result respond(struct s3_req *s) {
     struct MHD_Response *resp;
-    enum MHD_Result ret;
     char rid[17];
     int head = strcmp(s->r.method, "HEAD") == 0;
     unsigned status;
@@ -598,10 +597,7 @@ static enum MHD_Result respond(struct s3_req *s) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "cmkv");
     s->answered = 1;
     req_finish(&s->r, status);
-    http_account(s->c, s->r.method, s->r.url, status, len);
-    ret = MHD_queue_response(s->c, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return http_queue(s->c, s->r.method, s->r.url, status, resp, len);
 }
 
 /* early -- an error on the first call of a request with a body: answer
@@ -701,18 +697,7 @@ static void s3_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 struct MHD_Daemon *s3_daemon(int fd, unsigned limit, unsigned timeout_s) {
-    return MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        s3_access, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, s3_completed, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, http_check_uri, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, NULL,
-        MHD_OPTION_END);
+    return http_start_daemon(fd, limit, timeout_s, s3_access, s3_completed);
 }
 
 int s3_init(const char *meta_path, const char *creds_path, char *err) {
