@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     n = strtoull(argv[2], NULL, 10);
-    db = gdbm_open(argv[1], 4096, GDBM_NEWDB | GDBM_NOLOCK, 0644, NULL);
+    db = gdbm_open(argv[1], 4096, GDBM_NEWDB | GDBM_NOLOCK | GDBM_NOMMAP, 0644, NULL);
     if (db == NULL) {
         fprintf(stderr, "mkindex: %s: %s\n", argv[1], gdbm_strerror(gdbm_errno));
         return 1;
