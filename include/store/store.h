@@ -74,10 +74,14 @@ enum store_found {
 enum store_found store_get(const char *key, size_t keylen, struct record *r,
                            char *err);
 
-/* How much a write may grow the file, at most, for store_admit: a PUT
- * writes its record twice (pending, then live) and may split a bucket. */
-#define STORE_PUT_GROWTH(keylen) (2 * ((uint64_t)(keylen) + 512) + 512)
-#define STORE_SMALL_GROWTH 512
+/* How much a write may take of the index's disk, at most, for
+ * store_admit: a PUT writes its record twice (pending, then live) and may
+ * split a bucket; each record written also appends to the key list's log
+ * (keylist.h: the key under each of three sets), which shares the disk. */
+#define STORE_LIST_GROWTH(keylen) (3 * ((uint64_t)(keylen) + 32))
+#define STORE_PUT_GROWTH(keylen) \
+    (2 * ((uint64_t)(keylen) + 512) + 512 + 2 * STORE_LIST_GROWTH(keylen))
+#define STORE_SMALL_GROWTH(keylen) (512 + STORE_LIST_GROWTH(keylen))
 
 /* What store_admit says about a client's write. */
 enum store_admission {

@@ -98,7 +98,7 @@ static enum MHD_Result delete_begin(struct MHD_Connection *c, const char *m,
     }
     /* The index takes no write while read-only, a DELETE's included:
      * removing a record makes no room in its file. */
-    switch (store_admit(unlink ? STORE_SMALL_GROWTH + keylen : STORE_SMALL_GROWTH, err)) {
+    switch (store_admit(STORE_SMALL_GROWTH(keylen) + (unlink ? keylen : 0), err)) {
     case STORE_ADMITTED: break;
     case STORE_NO_ROOM:
         log_limited(LOG_INDEX, "%s %s: refused: %s", m, url, err);
