@@ -7,9 +7,13 @@
 # listing streams every key, and GET-present and thrasher rates as ratios
 # to the 1-key index. BENCH_SCALE_KEYS=0 skips it.
 #
-# The first run builds the file (about 25 min for 100M keys here) and,
-# on the index's first start, its key list (INDEX.keys); both are kept,
-# and the index is always stopped cleanly so the list stays trusted.
+# The first run builds the file and, on the index's first start, its key
+# list (INDEX.keys); both are kept, and the index is always stopped
+# cleanly so the list stays trusted. Building is slow at this size: 20M
+# keys take about 3 min on a tmpfs here, but past about 80M keys GDBM's
+# bucket cache (1M buckets in mkindex) no longer holds the file and it
+# slows to a crawl, and this VM's disk takes random writes at about 4 MB/s;
+# BENCH_SCALE_KEYS=20000000 is the size BENCHMARKS.md reports.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 N=${BENCH_SCALE_KEYS:-100000000}
