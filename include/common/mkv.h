@@ -26,6 +26,12 @@
  * (mkv.c). */
 double mkv_now_ms(void);
 
+/* mkv_grow -- room for one more element after the n used of arr, an
+ * array of *cap elements of size bytes: arr itself while n < *cap, else
+ * arr reallocated to twice *cap (first, when *cap is 0), with *cap set.
+ * NULL when out of memory; arr and *cap are then unchanged. */
+void *mkv_grow(void *arr, size_t *cap, size_t n, size_t size, size_t first);
+
 /* mkv_seterr -- format a message into err (which may be NULL). */
 void mkv_seterr(char *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -30,13 +30,9 @@ struct collecting {
 static int collect(const char *key, size_t keylen, void *arg) {
     struct collecting *c = arg;
     struct maint_keys *ks = c->keys;
-    if (ks->n == ks->cap) {
-        size_t cap = ks->cap ? 2 * ks->cap : 4096;
-        struct maint_key *k = realloc(ks->k, cap * sizeof(*k));
-        if (k == NULL) goto oom;
-        ks->k = k;
-        ks->cap = cap;
-    }
+    struct maint_key *k = mkv_grow(ks->k, &ks->cap, ks->n, sizeof(*k), 4096);
+    if (k == NULL) goto oom;
+    ks->k = k;
     if ((ks->k[ks->n].key = malloc(keylen ? keylen : 1)) == NULL) goto oom;
     memcpy(ks->k[ks->n].key, key, keylen);
     ks->k[ks->n++].len = keylen;

@@ -53,13 +53,8 @@ static char rl_journal_path[4096];
  * index, or -1 when out of memory. */
 static long do_stale_add(const char *volume, const char *key, size_t len, int flat) {
     struct stale *s;
-    if (rl_nstale == rl_capstale) {
-        size_t cap = rl_capstale ? 2 * rl_capstale : 256;
-        s = realloc(rl_stale, cap * sizeof(*s));
-        if (s == NULL) return -1;
-        rl_stale = s;
-        rl_capstale = cap;
-    }
+    if ((s = mkv_grow(rl_stale, &rl_capstale, rl_nstale, sizeof(*s), 256)) == NULL) return -1;
+    rl_stale = s;
     s = &rl_stale[rl_nstale];
     if ((s->key = malloc(len)) == NULL) return -1;
     snprintf(s->volume, sizeof(s->volume), "%s", volume);

@@ -47,13 +47,9 @@ static void add_copy(const struct volwalk_file *f, void *arg) {
         return;
     }
     pthread_mutex_lock(&rb_mu);
-    if (rb_ncopies == rb_capcopies) {
-        size_t cap = rb_capcopies ? 2 * rb_capcopies : 4096;
-        c = realloc(rb_copies, cap * sizeof(*c));
-        if (c == NULL) goto oom;
-        rb_copies = c;
-        rb_capcopies = cap;
-    }
+    if ((c = mkv_grow(rb_copies, &rb_capcopies, rb_ncopies, sizeof(*c), 4096)) == NULL)
+        goto oom;
+    rb_copies = c;
     c = &rb_copies[rb_ncopies];
     c->key = malloc(f->keylen);
     if (c->key == NULL) goto oom;

@@ -74,13 +74,8 @@ static int by_copy(const void *a, const void *b) {
 static void add_named(const struct volwalk_file *f, enum copy_state state) {
     struct named *n;
     pthread_mutex_lock(&rc_mu);
-    if (rc_nnamed == rc_capnamed) {
-        size_t cap = rc_capnamed ? 2 * rc_capnamed : 4096;
-        n = realloc(rc_named, cap * sizeof(*n));
-        if (n == NULL) goto oom;
-        rc_named = n;
-        rc_capnamed = cap;
-    }
+    if ((n = mkv_grow(rc_named, &rc_capnamed, rc_nnamed, sizeof(*n), 4096)) == NULL) goto oom;
+    rc_named = n;
     n = &rc_named[rc_nnamed];
     if ((n->key = malloc(f->keylen)) == NULL) goto oom;
     memcpy(n->key, f->key, f->keylen);

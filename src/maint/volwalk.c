@@ -77,22 +77,18 @@ static int list(struct volwalk *vw, int vol, const char *path,
 }
 
 static void add_task(struct volwalk *vw, int vol, const char *root, const char *xx) {
+    struct task *t;
     pthread_mutex_lock(&vw->mu);
-    if (vw->ntasks == vw->cap) {
-        size_t cap = vw->cap ? 2 * vw->cap : 256;
-        struct task *t = realloc(vw->tasks, cap * sizeof(*t));
-        if (t == NULL) {
-            vw->incomplete[vol] = 1;
-            pthread_mutex_unlock(&vw->mu);
-            return;
-        }
-        vw->tasks = t;
-        vw->cap = cap;
+    if ((t = mkv_grow(vw->tasks, &vw->cap, vw->ntasks, sizeof(*t), 256)) == NULL) {
+        vw->incomplete[vol] = 1;
+        pthread_mutex_unlock(&vw->mu);
+        return;
     }
-    vw->tasks[vw->ntasks].vol = vol;
-    snprintf(vw->tasks[vw->ntasks].root, sizeof(vw->tasks[0].root), "%s", root);
-    memcpy(vw->tasks[vw->ntasks].xx, xx, 3);
-    vw->ntasks++;
+    vw->tasks = t;
+    t = &vw->tasks[vw->ntasks++];
+    t->vol = vol;
+    snprintf(t->root, sizeof(t->root), "%s", root);
+    memcpy(t->xx, xx, 3);
     pthread_mutex_unlock(&vw->mu);
 }
 
