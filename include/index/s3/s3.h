@@ -162,6 +162,12 @@ void s3_error(struct s3_req *s, const char *code, const char *fmt, ...)
 /* s3_error_status -- the error for a status from put.c or erase.c. */
 void s3_error_status(struct s3_req *s, unsigned status);
 
+/* s3_put_body -- the request's body is to be stored as key (put.c:
+ * replacing, its md5 kept, the last byte held until the signature and
+ * digests are checked): opens the put and makes it the body's sink, or
+ * answers the error put_open gave. */
+void s3_put_body(struct s3_req *s, const char *key, size_t keylen);
+
 /* s3_wait -- the operation goes on after this call (s->r.busy held by
  * it); s3_wake -- it is over: the reply (or error) is set. */
 void s3_wait(struct s3_req *s);

@@ -74,6 +74,16 @@ void s3_error(struct s3_req *s, const char *code, const char *fmt, ...) {
     va_end(ap);
 }
 
+void s3_put_body(struct s3_req *s, const char *key, size_t keylen) {
+    unsigned st = put_open(s->c, NULL, "PUT", s->r.url, key, keylen, s->dlen,
+                           PUT_REPLACE | PUT_MD5 | PUT_HOLD_LAST, NULL, &s->put);
+    if (st != 0) {
+        s3_error_status(s, st);
+        return;
+    }
+    s->body = S3_BODY_PUT;
+}
+
 void s3_error_status(struct s3_req *s, unsigned status) {
     switch (status) {
     case 400: s3_error(s, "IncompleteBody", "The request body ended before its length"); break;

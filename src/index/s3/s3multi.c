@@ -218,7 +218,6 @@ void s3multi_part_begin(struct s3_req *s) {
     struct part_state *p;
     char key[MKV_KEY_MAX];
     size_t kl;
-    unsigned st;
     int n;
 
     if ((n = part_number(s)) == 0) return;
@@ -240,13 +239,7 @@ void s3multi_part_begin(struct s3_req *s) {
         return;
     }
     kl = part_key(p->id, n, key);
-    st = put_open(s->c, NULL, "PUT", s->r.url, key, kl, s->dlen,
-                  PUT_REPLACE | PUT_MD5 | PUT_HOLD_LAST, NULL, &s->put);
-    if (st != 0) {
-        s3_error_status(s, st);
-        return;
-    }
-    s->body = S3_BODY_PUT;
+    s3_put_body(s, key, kl);
 }
 
 void s3multi_part_run(struct s3_req *s) {

@@ -37,7 +37,6 @@ void s3obj_etag(const char *nkey, size_t nkeylen, const char *md5, char out[64])
 /* --- PutObject ------------------------------------------------------------ */
 
 void s3obj_put_begin(struct s3_req *s) {
-    unsigned st;
     if (s->dlen < 0) {
         s3_error(s, "MissingContentLength", "You must provide the Content-Length HTTP header.");
         return;
@@ -46,13 +45,7 @@ void s3obj_put_begin(struct s3_req *s) {
         s3_error(s, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
         return;
     }
-    st = put_open(s->c, NULL, "PUT", s->r.url, s->nkey, s->nkeylen, s->dlen,
-                  PUT_REPLACE | PUT_MD5 | PUT_HOLD_LAST, NULL, &s->put);
-    if (st != 0) {
-        s3_error_status(s, st);
-        return;
-    }
-    s->body = S3_BODY_PUT;
+    s3_put_body(s, s->nkey, s->nkeylen);
 }
 
 void s3obj_put_run(struct s3_req *s) {
