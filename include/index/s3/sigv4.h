@@ -44,6 +44,9 @@ int sigv4_canonical(struct buf *b, const char *method, const char *raw_path,
                     const char *signed_headers, const struct sigv4_header *hdrs,
                     int nh, const char *payload_hash, char *err);
 
+/* sigv4_hex -- d[0..n) as 2n lower-case hex digits and a NUL, into out. */
+void sigv4_hex(const unsigned char *d, size_t n, char *out);
+
 /* sigv4_sha256_hex -- SHA-256 of p[0..n) as 64 lower-case hex digits. */
 void sigv4_sha256_hex(const void *p, size_t n, char hex[SIGV4_HEXLEN + 1]);
 

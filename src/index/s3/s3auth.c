@@ -335,14 +335,9 @@ static int chunk_check(struct s3_req *s) {
     unsigned char d[32];
     unsigned int dn = 32;
     char hex[SIGV4_HEXLEN + 1], want[SIGV4_HEXLEN + 1];
-    static const char hexd[] = "0123456789abcdef";
 
     EVP_DigestFinal_ex(ch->h, d, &dn);
-    for (int i = 0; i < 32; i++) {
-        hex[2 * i] = hexd[d[i] >> 4];
-        hex[2 * i + 1] = hexd[d[i] & 15];
-    }
-    hex[64] = '\0';
+    sigv4_hex(d, 32, hex);
     sigv4_chunk_sign(s->auth.key, s->auth.amzdate, s->auth.scope, ch->prev, hex, want);
     if (!sigv4_equal(want, ch->sig)) return MKV_ERR;
     memcpy(ch->prev, ch->sig, sizeof(ch->prev));
@@ -444,16 +439,11 @@ size_t s3auth_body(struct s3_req *s, const char *data, size_t n) {
 static int md5_matches(struct s3_req *s, const char *b64, const char *hex) {
     unsigned char d[24];
     char h[33];
-    static const char hexd[] = "0123456789abcdef";
     if (strlen(b64) != 24 || EVP_DecodeBlock(d, (const unsigned char *)b64, 24) != 18) {
         s3_error(s, "InvalidDigest", "The Content-MD5 you specified is not valid.");
         return 0;
     }
-    for (int i = 0; i < 16; i++) {
-        h[2 * i] = hexd[d[i] >> 4];
-        h[2 * i + 1] = hexd[d[i] & 15];
-    }
-    h[32] = '\0';
+    sigv4_hex(d, 16, h);
     if (strcmp(h, hex) != 0) {
         s3_error(s, "BadDigest", "The Content-MD5 you specified did not match what we received.");
         return 0;
@@ -486,13 +476,8 @@ int s3auth_body_end(struct s3_req *s) {
         unsigned char d[32];
         unsigned int dn = 32;
         char hex[SIGV4_HEXLEN + 1];
-        static const char hexd[] = "0123456789abcdef";
         EVP_DigestFinal_ex(s->sha, d, &dn);
-        for (int i = 0; i < 32; i++) {
-            hex[2 * i] = hexd[d[i] >> 4];
-            hex[2 * i + 1] = hexd[d[i] & 15];
-        }
-        hex[64] = '\0';
+        sigv4_hex(d, 32, hex);
         if (strcmp(hex, s->auth.sha256) != 0) {
             s3_error(s, "XAmzContentSHA256Mismatch",
                      "The provided 'x-amz-content-sha256' header does not match what was "
@@ -507,13 +492,8 @@ int s3auth_body_end(struct s3_req *s) {
         unsigned char d[16];
         unsigned int dn = 16;
         char hex[33];
-        static const char hexd[] = "0123456789abcdef";
         EVP_Digest(s->xml.p ? s->xml.p : "", s->xml.len, d, &dn, EVP_md5(), NULL);
-        for (int i = 0; i < 16; i++) {
-            hex[2 * i] = hexd[d[i] >> 4];
-            hex[2 * i + 1] = hexd[d[i] & 15];
-        }
-        hex[32] = '\0';
+        sigv4_hex(d, 16, hex);
         if (!md5_matches(s, cmd5, hex)) return MKV_ERR;
     }
     return MKV_OK;

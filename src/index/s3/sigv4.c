@@ -12,7 +12,7 @@
 
 static const char hexd[] = "0123456789abcdef";
 
-static void to_hex(const unsigned char *d, size_t n, char *out) {
+void sigv4_hex(const unsigned char *d, size_t n, char *out) {
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = hexd[d[i] >> 4];
         out[2 * i + 1] = hexd[d[i] & 15];
@@ -200,7 +200,7 @@ void sigv4_sha256_hex(const void *p, size_t n, char hex[SIGV4_HEXLEN + 1]) {
     unsigned char d[32];
     unsigned int dn = 32;
     EVP_Digest(p, n, d, &dn, EVP_sha256(), NULL);
-    to_hex(d, 32, hex);
+    sigv4_hex(d, 32, hex);
 }
 
 static void hmac(const unsigned char *key, size_t klen, const char *msg, size_t n,
@@ -231,7 +231,7 @@ static void sign_string(const unsigned char key[32], struct buf *s, char sig[SIG
         return;
     }
     hmac(key, 32, s->p, s->len, d);
-    to_hex(d, 32, sig);
+    sigv4_hex(d, 32, sig);
 }
 
 void sigv4_sign(const unsigned char key[32], const char *amzdate, const char *scope,
