@@ -33,6 +33,11 @@ void buf_add_xml(struct buf *b, const char *s, size_t n);
  * empty-and-unallocated. b is reset. */
 char *buf_take(struct buf *b, size_t *len);
 
+/* buf_add_pct -- append in[0..n) percent-encoded, the way S3 (and the
+ * native listing's encoding=url) write it: every byte but A-Z a-z 0-9
+ * - _ . ~ (and '/', with keep_slash) as %XX, upper-case hex. */
+void buf_add_pct(struct buf *b, const char *in, size_t n, int keep_slash);
+
 /* buf_clear -- empty b, keeping its memory for what comes next. */
 void buf_clear(struct buf *b);
 

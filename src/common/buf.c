@@ -82,6 +82,20 @@ char *buf_take(struct buf *b, size_t *len) {
     return p;
 }
 
+void buf_add_pct(struct buf *b, const char *in, size_t n, int keep_slash) {
+    static const char up[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~' || (c == '/' && keep_slash)) {
+            buf_add(b, in + i, 1);
+        } else {
+            char e[3] = {'%', up[c >> 4], up[c & 15]};
+            buf_add(b, e, 3);
+        }
+    }
+}
+
 void buf_clear(struct buf *b) {
     b->len = 0;
     if (b->p) b->p[0] = '\0';

@@ -30,10 +30,6 @@ struct sigv4_header {
     const char *value;
 };
 
-/* sigv4_encode -- append in[0..n) to b percent-encoded the AWS way;
- * '/' is kept when keep_slash. */
-void sigv4_encode(struct buf *b, const char *in, size_t n, int keep_slash);
-
 /* sigv4_canonical -- the canonical request into b. raw_path and
  * raw_query (may be NULL) are as on the request line; signed_headers is
  * "a;b;c" (lower-case, sorted, as the client listed them); hdrs[0..nh)

@@ -62,21 +62,11 @@ static void put_json_string(struct buf *o, const char *key, size_t n) {
 }
 
 /* put_url_string -- key as a JSON string of its exact bytes, percent-
- * encoded: every byte but A-Z a-z 0-9 - . _ ~ / as %XX. Decoded by
- * `start`, so it round-trips whatever the key holds. */
+ * encoded (buf_add_pct, '/' kept). Decoded by `start`, so it round-trips
+ * whatever the key holds. */
 static void put_url_string(struct buf *o, const char *key, size_t n) {
-    static const char hex[] = "0123456789ABCDEF";
     buf_add(o, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-            buf_add(o, key + i, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            buf_add(o, e, 3);
-        }
-    }
+    buf_add_pct(o, key, n, 1);
     buf_add(o, "\"", 1);
 }
 

@@ -146,7 +146,7 @@ static int walk_key(const char *key, size_t keylen, void *arg) {
 }
 
 static void add_key_xml(struct list_state *l, struct buf *b, const char *k, size_t n) {
-    if (l->url_encode) sigv4_encode(b, k, n, 1);
+    if (l->url_encode) buf_add_pct(b, k, n, 1);
     else buf_add_xml(b, k, n);
 }
 

@@ -410,7 +410,7 @@ static void completed(void *arg, unsigned status, const char *md5) {
     if (s3meta_upload_delete(c->id, err) != MKV_OK) log_msg("S3 %s: %s", s->r.url, err);
     s3_xml_begin(s, "CompleteMultipartUploadResult");
     buf_adds(b, "<Location>");
-    sigv4_encode(b, s->nkey, s->nkeylen, 1);
+    buf_add_pct(b, s->nkey, s->nkeylen, 1);
     buf_addf(b, "</Location><Bucket>%s</Bucket><Key>", s->bucket);
     buf_add_xml(b, s->key, s->keylen);
     buf_addf(b, "</Key><ETag>&quot;%s&quot;</ETag></CompleteMultipartUploadResult>", c->etag);

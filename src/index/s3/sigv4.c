@@ -20,20 +20,6 @@ void sigv4_hex(const unsigned char *d, size_t n, char *out) {
     out[2 * n] = '\0';
 }
 
-void sigv4_encode(struct buf *b, const char *in, size_t n, int keep_slash) {
-    static const char up[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~' || (c == '/' && keep_slash)) {
-            buf_add(b, (const char *)&c, 1);
-        } else {
-            char e[3] = {'%', up[c >> 4], up[c & 15]};
-            buf_add(b, e, 3);
-        }
-    }
-}
-
 /* decode_encode -- append raw[0..n), percent-decoded, re-encoded. */
 static int decode_encode(struct buf *b, const char *raw, size_t n, int keep_slash) {
     char stack[2048], *tmp = n <= sizeof(stack) ? stack : malloc(n);
@@ -43,7 +29,7 @@ static int decode_encode(struct buf *b, const char *raw, size_t n, int keep_slas
     /* key_unescape refuses %00 and bad escapes; a NUL can never be part
      * of a key, bucket or query value we accept. */
     if (n > 0 && key_unescape(raw, n, tmp, n, &len) != KEY_OK) rc = MKV_ERR;
-    else if (n > 0) sigv4_encode(b, tmp, len, keep_slash);
+    else if (n > 0) buf_add_pct(b, tmp, len, keep_slash);
     if (tmp != stack) free(tmp);
     return rc;
 }
