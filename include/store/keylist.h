@@ -65,6 +65,12 @@ int keylist_mark(const struct keylist_stamp *st, char *err);
  * place in the list is then unknown. */
 int keylist_set(const char *key, size_t keylen, enum keylist_set set, char *err);
 
+/* keylist_move -- key, known to be in set from (KEYLIST_NONE: in none),
+ * now belongs in set to: one put and at most one delete, or nothing when
+ * from == to. Errors as keylist_set. */
+int keylist_move(const char *key, size_t keylen, enum keylist_set from,
+                 enum keylist_set to, char *err);
+
 /* keylist_add -- queue key into set, for keylist_flush: the bulk load of
  * a rebuild, which knows the key is in no other set. */
 void keylist_add(const char *key, size_t keylen, enum keylist_set set);

@@ -124,6 +124,35 @@ static void do_list_set(const char *key, size_t keylen, enum keylist_set set) {
     if (keylist_set(key, keylen, set, lerr) != MKV_OK) do_list_failed(lerr);
 }
 
+/* do_list_move -- as do_list_set, for a key whose record put it in set
+ * from (KEYLIST_NONE: it had none): the list holds it there, or not yet
+ * while a rebuild has not reached it, so one delete and one put do (and
+ * nothing when from == to); mu held. */
+static void do_list_move(const char *key, size_t keylen, enum keylist_set from,
+                         enum keylist_set to) {
+    char lerr[MKV_ERRLEN];
+    int st = atomic_load(&store_list_state);
+    if (st != LIST_READY && st != LIST_REBUILDING) return;
+    if (keylist_move(key, keylen, from, to, lerr) != MKV_OK) do_list_failed(lerr);
+}
+
+/* do_set_now -- the set key's record in the file puts it in: KEYLIST_NONE
+ * when it has none, KEYLIST_NSETS when the record cannot be read (its
+ * place in the list is then not known); mu held. */
+static enum keylist_set do_set_now(const char *key, size_t keylen) {
+    datum v = gdbm_fetch(store_db, mkdatum(key, keylen));
+    struct record r;
+    char rerr[MKV_ERRLEN];
+    enum keylist_set set = KEYLIST_NONE;
+
+    if (v.dptr != NULL)
+        set = usable_key(key, keylen) &&
+              record_decode(v.dptr, (size_t)v.dsize, &r, rerr) == MKV_OK
+              ? set_of(&r) : KEYLIST_NSETS;
+    free(v.dptr);
+    return set;
+}
+
 /* is_space_errno -- a write failed for want of space. */
 static int is_space_errno(int e) { return e == ENOSPC || e == EFBIG || e == EDQUOT; }
 
@@ -457,16 +486,16 @@ static int do_scan_chunk(datum *cursor, size_t n, char *err) {
 /* do_list_resync -- put key in the set its record says, or in none if
  * it has no usable record; mu held. */
 static void do_list_resync(const char *key, size_t keylen) {
-    datum v = gdbm_fetch(store_db, mkdatum(key, keylen));
-    struct record r;
-    char rerr[MKV_ERRLEN];
+    enum keylist_set set = do_set_now(key, keylen);
+    do_list_set(key, keylen, set == KEYLIST_NSETS ? KEYLIST_NONE : set);
+}
 
-    if (v.dptr != NULL && usable_key(key, keylen) &&
-        record_decode(v.dptr, (size_t)v.dsize, &r, rerr) == MKV_OK)
-        do_list_set(key, keylen, set_of(&r));
-    else
-        do_list_set(key, keylen, KEYLIST_NONE);
-    free(v.dptr);
+/* do_list_update -- key moved from set was (KEYLIST_NSETS: not known) to
+ * set now; mu held. */
+static void do_list_update(const char *key, size_t keylen, enum keylist_set was,
+                           enum keylist_set now) {
+    if (was == KEYLIST_NSETS) do_list_set(key, keylen, now);
+    else do_list_move(key, keylen, was, now);
 }
 
 /* do_rescan_all -- the key list again from the file, after a recovery
@@ -870,7 +899,8 @@ int store_put(const char *key, size_t keylen, const struct record *r,
         mkv_seterr(err, "index needs recovery after \"%s\"", store_broken_why);
         rc = atomic_load(&store_broken_space) ? STORE_ERR_SPACE : MKV_ERR;
     } else {
-        int existed = gdbm_exists(store_db, mkdatum(key, keylen));
+        enum keylist_set was = do_set_now(key, keylen);
+        int existed = was != KEYLIST_NONE;
         if (gdbm_store(store_db, mkdatum(key, keylen), mkdatum(buf, (size_t)n),
                        GDBM_REPLACE) != 0) {
             /* Recovered or not, the record may be the old or the new one:
@@ -884,7 +914,7 @@ int store_put(const char *key, size_t keylen, const struct record *r,
             }
             do_track_directory();
             rc = do_sync(err);
-            do_list_set(key, keylen, set_of(r));
+            do_list_update(key, keylen, was, set_of(r));
         }
     }
     pthread_mutex_unlock(&store_mu);
@@ -909,6 +939,7 @@ static void do_remember(const char *key, size_t keylen) {
 
 int store_delete(const char *key, size_t keylen, char *err) {
     int rc, space;
+    enum keylist_set was;
 
     pthread_mutex_lock(&store_mu);
     if (!do_usable()) {
@@ -918,10 +949,13 @@ int store_delete(const char *key, size_t keylen, char *err) {
         pthread_mutex_unlock(&store_mu);
         return MKV_ERR;
     }
+    was = do_set_now(key, keylen);
     rc = gdbm_delete(store_db, mkdatum(key, keylen));
     if (rc != 0 && gdbm_last_errno(store_db) != GDBM_ITEM_NOT_FOUND &&
-        do_failed("delete", err, &space))
+        do_failed("delete", err, &space)) {
+        was = KEYLIST_NSETS; /* the recovery may have lost or kept it */
         rc = gdbm_delete(store_db, mkdatum(key, keylen)); /* once more, recovered */
+    }
     if (rc != 0 && gdbm_last_errno(store_db) == GDBM_ITEM_NOT_FOUND) {
         rc = STORE_ABSENT;
     } else if (rc != 0) {
@@ -933,7 +967,7 @@ int store_delete(const char *key, size_t keylen, char *err) {
         store_nrecords--;
         store_moves++;
         rc = do_sync(err) == MKV_OK ? STORE_FOUND : MKV_ERR;
-        do_list_set(key, keylen, KEYLIST_NONE);
+        do_list_update(key, keylen, was, KEYLIST_NONE);
     }
     pthread_mutex_unlock(&store_mu);
     return rc;

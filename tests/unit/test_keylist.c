@@ -632,6 +632,36 @@ static void a_key_is_in_one_set_at_a_time(void **state) {
         assert_false(present((enum keylist_set)set, "/k", 2));
 }
 
+/* in_sets -- which sets hold key, one bit per set. */
+static int in_sets(const char *key, size_t keylen) {
+    int bits = 0;
+    for (int set = 0; set < KEYLIST_NSETS; set++)
+        if (present((enum keylist_set)set, key, keylen)) bits |= 1 << set;
+    return bits;
+}
+
+static void a_move_takes_the_key_out_of_its_old_set_only(void **state) {
+    struct keyset ks = fresh();
+    char err[MKV_ERRLEN];
+
+    (void)state;
+    (void)ks;
+    assert_int_equal(keylist_move("/m", 2, KEYLIST_NONE, KEYLIST_WRITING, err), MKV_OK);
+    assert_int_equal(in_sets("/m", 2), 1 << KEYLIST_WRITING);
+    assert_int_equal(keylist_move("/m", 2, KEYLIST_WRITING, KEYLIST_LIVE, err), MKV_OK);
+    assert_int_equal(in_sets("/m", 2), 1 << KEYLIST_LIVE);
+    assert_int_equal(keylist_move("/m", 2, KEYLIST_LIVE, KEYLIST_LIVE, err), MKV_OK);
+    assert_int_equal(in_sets("/m", 2), 1 << KEYLIST_LIVE);
+    assert_int_equal(keylist_move("/m", 2, KEYLIST_LIVE, KEYLIST_UNLINKED, err), MKV_OK);
+    assert_int_equal(in_sets("/m", 2), 1 << KEYLIST_UNLINKED);
+    /* A key a rebuild has not reached yet is in no set: the move adds it. */
+    assert_int_equal(keylist_move("/n", 2, KEYLIST_LIVE, KEYLIST_UNLINKED, err), MKV_OK);
+    assert_int_equal(in_sets("/n", 2), 1 << KEYLIST_UNLINKED);
+    assert_int_equal(keylist_move("/m", 2, KEYLIST_UNLINKED, KEYLIST_NONE, err), MKV_OK);
+    assert_int_equal(in_sets("/m", 2), 0);
+    assert_int_equal(in_sets("/n", 2), 1 << KEYLIST_UNLINKED);
+}
+
 static void after_leaves_the_start_key_out(void **state) {
     struct keyset ks = fresh();
     struct seen s = {0};
@@ -769,6 +799,7 @@ int main(void) {
         cmocka_unit_test(the_longest_keys_are_kept_whole),
         cmocka_unit_test(listing_agrees_with_a_sorted_array),
         cmocka_unit_test(a_key_is_in_one_set_at_a_time),
+        cmocka_unit_test(a_move_takes_the_key_out_of_its_old_set_only),
         cmocka_unit_test(after_leaves_the_start_key_out),
         cmocka_unit_test(a_walk_longer_than_a_batch_sees_each_key_once),
         cmocka_unit_test(the_stamp_says_whether_the_list_can_be_trusted),
