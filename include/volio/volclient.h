@@ -80,6 +80,13 @@ void vol_setup_get_small(CURL *h, const char *url, struct vol_small *b);
 void vol_setup_put(CURL *h, const char *url, int64_t size,
                    curl_read_callback fn, void *arg);
 
+/* vol_setup_put_bytes -- set h up to PUT data[0..len) to url, with the
+ * request: one send for headers and body when it fits in libcurl's first
+ * (len < VOL_ONE_SEND), so the volume wakes once. data must stay as it
+ * is until the transfer ends. No deadline, as vol_setup_put. */
+#define VOL_ONE_SEND (64 * 1024)
+void vol_setup_put_bytes(CURL *h, const char *url, const char *data, size_t len);
+
 /* vol_socket -- a socket for libcurl (CURLOPT_OPENSOCKETFUNCTION), with
  * *nofd set when the process is out of descriptors, so that is never
  * blamed on a volume. */

@@ -14,6 +14,7 @@
 #include "volclient.h"
 
 static struct curl_slist *vol_put_headers; /* read-only after vol_init */
+static struct curl_slist *vol_bytes_headers; /* the same, and no Content-Type */
 static long vol_connect_ms, vol_total_ms, vol_stall;
 static __thread CURL *vol_handle;
 
@@ -47,7 +48,12 @@ int vol_init(long connect_ms, long total_ms, long stall_ms, char *err) {
     /* No "Expect: 100-continue": nginx accepts the body at once, and the
      * wait would cost a round trip (or a second) per upload. */
     vol_put_headers = curl_slist_append(NULL, "Expect:");
-    if (vol_put_headers == NULL) {
+    /* A body given whole is a POST's to libcurl, which would label it a
+     * form; our PUTs name no type. */
+    vol_bytes_headers = curl_slist_append(NULL, "Expect:");
+    if (vol_bytes_headers)
+        vol_bytes_headers = curl_slist_append(vol_bytes_headers, "Content-Type:");
+    if (vol_put_headers == NULL || vol_bytes_headers == NULL) {
         mkv_seterr(err, "out of memory");
         return MKV_ERR;
     }
@@ -59,7 +65,8 @@ int vol_init(long connect_ms, long total_ms, long stall_ms, char *err) {
 
 void vol_cleanup(void) {
     curl_slist_free_all(vol_put_headers);
-    vol_put_headers = NULL;
+    curl_slist_free_all(vol_bytes_headers);
+    vol_put_headers = vol_bytes_headers = NULL;
     curl_global_cleanup();
 }
 
@@ -142,6 +149,14 @@ void vol_setup_put(CURL *h, const char *url, int64_t size,
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, vol_put_headers);
     curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+}
+
+void vol_setup_put_bytes(CURL *h, const char *url, const char *data, size_t len) {
+    setup(h, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, data);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, vol_bytes_headers);
 }
 
 enum vol_result vol_result_of(CURLcode rc, int nofd, long code, long *status,

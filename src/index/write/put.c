@@ -237,6 +237,10 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
 static void start(struct put_req *r) {
     char err[MKV_ERRLEN];
     int rc;
+    /* A small body already in whole lies at the ring's start, unread:
+     * each replica is handed it at once, with its request. */
+    int whole = r->body_done && r->received < VOL_ONE_SEND &&
+                (uint64_t)r->received == r->ring.head && r->ring.head <= r->ring.cap;
 
     r->started = 1; /* a failed write may have left the record: undo it */
     r->rec.writing = 1;
@@ -253,7 +257,12 @@ static void start(struct put_req *r) {
             fail(r, 503);
             return;
         }
-        vol_setup_put(h, x->url, r->size, read_body, x);
+        if (whole) {
+            vol_setup_put_bytes(h, x->url, r->ring.buf, (size_t)r->received);
+            x->sent_all = 1;
+        } else {
+            vol_setup_put(h, x->url, r->size, read_body, x);
+        }
         x->x.done = replica_done;
         x->x.stall_ms = vol_stall_ms();
         if (loop_xfer_start(&x->x) != MKV_OK) {
@@ -581,7 +590,10 @@ void put_feed(struct put_req *r, const char *data, size_t *size) {
     r->received += (int64_t)took;
     if (r->r.conn) http_bytes_in(r->r.conn, took);
     *size -= took;
-    if (!r->started && (ring_room(&r->ring) == 0 || r->received >= PUT_START)) start(r);
+    /* Once the whole of a known size is in, put_end starts the replicas. */
+    if (!r->started && r->received != r->size &&
+        (ring_room(&r->ring) == 0 || r->received >= PUT_START))
+        start(r);
     if (r->started) unpause(r);
     if (*size > 0 && r->status == 0) {
         r->client_waiting = 1;
