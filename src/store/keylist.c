@@ -76,8 +76,9 @@ int keylist_open(const char *path, char *err) {
     leveldb_options_set_cache(keylist_opts, keylist_cache);
     /* LevelDB maps each table file it holds open, and a full listing
      * opens them all in turn: 64 open tables (the smallest table cache it
-     * allows: it keeps 10 descriptors of its 74 for itself) of at most
-     * 512 KiB bound what a listing adds to the RSS to 32 MiB. */
+     * allows: it keeps 10 descriptors of its 74 for itself) of 512 KiB
+     * (the newest, level 0, as big as the 4 MiB write buffer) bound what
+     * a listing adds to the RSS (59 MiB measured at 100M keys). */
     leveldb_options_set_max_open_files(keylist_opts, 74);
     leveldb_options_set_max_file_size(keylist_opts, 512 << 10);
     leveldb_writeoptions_set_sync(keylist_syncopts, 1);
