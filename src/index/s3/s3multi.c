@@ -47,12 +47,12 @@ static int upload_of(struct s3_req *s, char id[S3META_UPLOADID_LEN + 1], struct 
     char err[MKV_ERRLEN];
     size_t n;
     int rc;
+    /* (id ends where n says: strspn needs the NUL first.) */
     if (s3_arg_decoded(s, "uploadId", id, S3META_UPLOADID_LEN + 1, &n) != MKV_OK ||
-        n != S3META_UPLOADID_LEN || strspn(id, "0123456789abcdef") != n) {
+        n != S3META_UPLOADID_LEN || (id[n] = '\0', strspn(id, "0123456789abcdef") != n)) {
         s3_error(s, "NoSuchUpload", "The specified upload does not exist.");
         return 0;
     }
-    id[n] = '\0';
     rc = s3meta_upload_get(id, u, err);
     if (rc < 0) {
         log_msg("S3 %s: %s", s->r.url, err);
