@@ -33,6 +33,8 @@ struct loop_xfer {
     long stall_ms;                /* 0: no stall clock */
     double last_ms;               /* when a byte last moved */
     curl_off_t moved;             /* bytes up and down at last_ms */
+    curl_off_t sent;              /* body bytes uploaded, once done */
+    long asked;                   /* request header bytes sent, once done */
     int idle;                     /* waiting for our own source: not a stall */
     int stalled;                  /* ended by the stall clock */
     int nofd;                     /* volclient: no descriptor for a socket */

@@ -233,6 +233,10 @@ void loop_xfer_moved(struct loop_xfer *x) {
 static void end_xfer(struct loop *l, struct loop_xfer *x, CURLcode rc) {
     long code = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+    x->sent = 0;
+    x->asked = 0;
+    curl_easy_getinfo(x->h, CURLINFO_SIZE_UPLOAD_T, &x->sent);
+    curl_easy_getinfo(x->h, CURLINFO_REQUEST_SIZE, &x->asked);
     unlink_xfer(l, x);
     give_back(l, x);
     x->done(x, rc, code);

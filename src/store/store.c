@@ -69,6 +69,11 @@ struct forget {
     char key[];
 };
 static struct forget *store_forget;   /* under mu */
+/* The key whose write broke the file, if any: the recovery decides
+ * whether its new record stays, and its place in the list follows. (Once
+ * broken, the file takes no more writes, so there is at most one.) */
+static char store_doubt[MKV_KEY_MAX];  /* under mu */
+static size_t store_doubt_len;         /* under mu; 0: none */
 static size_t store_nforget;          /* under mu */
 #define STORE_FORGET_MAX 4096
 
@@ -149,6 +154,8 @@ static enum keylist_set do_set_now(const char *key, size_t keylen) {
         set = usable_key(key, keylen) &&
               record_decode(v.dptr, (size_t)v.dsize, &r, rerr) == MKV_OK
               ? set_of(&r) : KEYLIST_NSETS;
+    else if (gdbm_last_errno(store_db) != GDBM_ITEM_NOT_FOUND)
+        set = KEYLIST_NSETS; /* could not be read: not known to be absent */
     free(v.dptr);
     return set;
 }
@@ -225,9 +232,8 @@ static void recover_says(void *arg, const char *fmt, ...) {
 
 /* bound_cache -- GDBM's bucket cache grows by default to hold every
  * bucket the process has read: at 100M keys, after one scan, 4 GiB of
- * private memory beside the mapped file. Bounded to STORE_CACHE_BYTES, a
- * bucket that is not in it is copied from the mapping again (one block,
- * a few hundred ns). */
+ * private memory. Bounded to STORE_CACHE_BYTES, a bucket that is not in
+ * it is read again (one block, mostly from the page cache). */
 #define STORE_CACHE_BYTES (16u << 20)
 static void bound_cache(void) {
     int bsize;
@@ -351,7 +357,10 @@ static int do_recover(void) {
     atomic_store(&store_broken, 0);
     atomic_store(&store_broken_space, 0);
     store_retry_ms = STORE_RETRY_MIN_MS;
+    store_moves++; /* a new file, in another order: a scan under way starts over */
     if (rcvr.failed_keys > 0 || rcvr.failed_buckets > 0) do_rescan_all();
+    else if (store_doubt_len > 0) do_list_resync(store_doubt, store_doubt_len);
+    store_doubt_len = 0;
     do_forget_pending();
     return 1;
 }
@@ -546,10 +555,13 @@ static void rebuild_list(void) {
         int more = 1;
         store_bad = 0;
         while (more == 1) {
-            if (atomic_load(&store_broken) || store_stop) {
+            if (atomic_load(&store_broken) || store_stop ||
+                atomic_load(&store_list_state) != LIST_REBUILDING) {
+                /* after the recovery, or a write the list missed (a
+                 * writer marked it stale): again from the start */
                 free(cursor.dptr);
                 atomic_store(&store_list_state, LIST_STALE);
-                return; /* after the recovery, again from the start */
+                return;
             }
             /* The last pass holds mu throughout: nothing can move. */
             more = do_scan_chunk(&cursor, pass < 4 ? STORE_LOAD_CHUNK : (size_t)-1, err);
@@ -931,7 +943,12 @@ int store_put(const char *key, size_t keylen, const struct record *r,
                        GDBM_REPLACE) != 0) {
             /* Recovered or not, the record may be the old or the new one:
              * the key list follows what the file says. */
-            if (do_failed("write", err, &space)) do_list_resync(key, keylen);
+            if (do_failed("write", err, &space)) {
+                do_list_resync(key, keylen);
+            } else if (keylen <= sizeof(store_doubt)) {
+                memcpy(store_doubt, key, keylen); /* resynced once recovered */
+                store_doubt_len = keylen;
+            }
             rc = space ? STORE_ERR_SPACE : MKV_ERR;
         } else {
             if (!existed) {
@@ -983,6 +1000,9 @@ int store_delete(const char *key, size_t keylen, char *err) {
         rc = gdbm_delete(store_db, mkdatum(key, keylen)); /* once more, recovered */
     }
     if (rc != 0 && gdbm_last_errno(store_db) == GDBM_ITEM_NOT_FOUND) {
+        /* After a recovery the first delete may have taken effect after
+         * all: the list follows the file. */
+        if (was == KEYLIST_NSETS) do_list_resync(key, keylen);
         rc = STORE_ABSENT;
     } else if (rc != 0) {
         mkv_seterr(err, "index delete: %s", gdbm_db_strerror(store_db));

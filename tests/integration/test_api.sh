@@ -182,6 +182,7 @@ expect "put to a dead volume answers 503" 503 "$(code -X PUT -d x "$URL/k")"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 if [ "$ms" -lt 3000 ]; then ok "promptly (${ms} ms)"; else bad "promptly" "${ms} ms"; fi
 expect "the failed put left no key" 404 "$(code "$URL/k")"
+expect "nor a lock: a retry fails the same way, not with 409" 503 "$(code -X PUT -d x "$URL/k")"
 stop "$IPID"
 $PY -c '
 import dbm.gnu,sys

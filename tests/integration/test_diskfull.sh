@@ -341,6 +341,10 @@ if command -v prlimit >/dev/null 2>&1; then
     expect "and writes" 201 "$(put_again /e/again "$WORK/e1")"
     expect "the failed write was undone (no record left)" 404 \
         "$(code "$URL$(tail -n 2 "$WORK/e1" | head -n 1 | cut -d' ' -f1)")"
+    until_ok 200 code "$URL/e/?list&limit=1" >/dev/null
+    expect "the listing agrees: every acknowledged key, and not the failed one" \
+        "$(acked "$WORK/e1")" \
+        "$(curl -s "$URL/e/?list" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["keys"]))')"
     expect "no partial copy is left beside the index" 0 "$(leftovers "$WORK/rl0")"
     stop "$IPID"
     start_index "$WORK/rl0/indexdb" --min-free 0 "$VOL" || exit 1

@@ -66,6 +66,7 @@ struct replica {
     int running;                  /* the PUT is under way */
     int stored;                   /* the volume answered 201/204 */
     int sent_all;                 /* it was handed the body's last byte */
+    int whole;                    /* handed the body with its request */
     int unresolved;               /* its copy may be there: not confirmed gone */
     int timed_out;                /* its volume stopped answering */
     int answered_500;             /* perhaps its disk is full */
@@ -193,6 +194,10 @@ static void replica_done(struct loop_xfer *xf, CURLcode rc, long code) {
 
     x->running = 0;
     r->nrunning--;
+    /* A body handed over whole counts as sent once libcurl sent the
+     * request and the body's last byte (not when nothing reached the
+     * volume). */
+    if (x->whole && xf->asked > 0 && xf->sent == r->received) x->sent_all = 1;
     if (vr == VOL_OK && (vs == 201 || vs == 204)) {
         x->stored = 1;
         volspace_stored(http_volume_index(vol));
@@ -257,9 +262,8 @@ static void start(struct put_req *r) {
             fail(r, 503);
             return;
         }
-        if (whole) {
+        if ((x->whole = whole)) {
             vol_setup_put_bytes(h, x->url, r->ring.buf, (size_t)r->received);
-            x->sent_all = 1;
         } else {
             vol_setup_put(h, x->url, r->size, read_body, x);
         }
