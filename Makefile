@@ -34,7 +34,7 @@ INDEX_SRC  = src/index/api/delete.c src/index/api/get.c \
              src/index/write/locks.c src/index/write/put.c \
              src/index/write/relay.c src/maint/autoindex.c src/maint/maint.c \
              src/maint/progress.c src/maint/rebalance.c src/maint/rebuild.c \
-             src/maint/reconcile.c src/maint/volwalk.c src/store/gdbmfix.c \
+             src/maint/reconcile.c src/maint/volwalk.c src/store/gdbmdir.c src/store/gdbmfix.c \
              src/store/keylist.c src/store/record.c src/store/space.c src/store/store.c \
              src/volio/placement.c src/volio/ring.c src/volio/stream.c \
              src/volio/volclient.c
@@ -42,7 +42,7 @@ VOLUME_SRC = src/volume/conffile.c src/volume/nginxbin.c \
              src/volume/nginxconf.c src/volume/supervise.c \
              src/volume/voldir.c src/volume/volume_main.c
 UNIT_TESTS = tests/unit/test_autoindex tests/unit/test_checksum \
-             tests/unit/test_creds tests/unit/test_gdbmfix \
+             tests/unit/test_creds tests/unit/test_gdbmdir tests/unit/test_gdbmfix \
              tests/unit/test_key tests/unit/test_keylist \
              tests/unit/test_nginxconf tests/unit/test_opts \
              tests/unit/test_placement tests/unit/test_query \

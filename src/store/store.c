@@ -16,6 +16,7 @@
 
 #include <gdbm.h>
 
+#include "gdbmdir.h"
 #include "keylist.h"
 #include "log.h"
 #include "space.h"
@@ -740,6 +741,7 @@ int store_open(const char *path, enum store_mode mode, int sync, char *err) {
     }
     store_sync = sync;
     bound_cache();
+    gdbmdir_watch(store_db); /* (else its directory is written whole, as GDBM does) */
     store_fd = gdbm_fdesc(store_db);
     atomic_store(&store_broken, 0);
     store_dir_bits = -1;
@@ -824,6 +826,7 @@ void store_close(void) {
         } else {
             clean = gdbm_sync(store_db) == 0;
         }
+        gdbmdir_forget(store_db);
         gdbm_close(store_db);
         store_db = NULL;
         store_fd = -1;
