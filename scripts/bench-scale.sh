@@ -5,7 +5,9 @@
 # Measures: time to the first 302 and until ?list answers 200, private
 # memory (RssAnon) per key, a 10,000-key prefix listing, the RSS while one
 # listing streams every key, and GET-present and thrasher rates as ratios
-# to the 1-key index. BENCH_SCALE_KEYS=0 skips it.
+# to the 1-key index (the thrasher three times on each, alternating,
+# medians). The big file is read once into the page cache first.
+# BENCH_SCALE_KEYS=0 skips it.
 #
 # The first run builds the file and, on the index's first start, its key
 # list (INDEX.keys); both are kept, and the index is always stopped
@@ -79,9 +81,14 @@ fi
 
 started "$WORK/one.db" "$ONE"
 one_wrk=$(wrk_rate "$URL$ONE")
-one_thr=$(thrash_rate "$URL")
-stop "$IPID"
+ONE_URL=$URL ONE_PID=$IPID # kept up for the thrasher, below
 
+# Read the file once, so that its pages are in the page cache as on a
+# server that has been running (this VM's host takes idle page cache
+# back, and fresh keys land in buckets all over the file).
+t0=$(date +%s)
+cat "$DB" >/dev/null
+say "index file read into the page cache in $(( $(date +%s) - t0 )) s"
 started "$DB" "$KEY"
 up=$UP_S listed=$LIST_S
 sleep 1
@@ -102,9 +109,19 @@ while kill -0 "$cpid" 2>/dev/null; do
 done
 tfull=$(( ($(date +%s%N) - t0) / 1000000 ))
 many_wrk=$(wrk_rate "$URL$KEY")
-many_thr=$(thrash_rate "$URL")
+# The thrasher's rate moves by a third from one run to the next here:
+# three runs on each index, alternating, and the median of each.
+t1="" tn=""
+for _ in 1 2 3; do
+    t1="$t1 $(thrash_rate "$ONE_URL")"
+    tn="$tn $(thrash_rate "$URL")"
+done
+median() { echo "$@" | tr ' ' '\n' | grep . | sort -g | sed -n 2p; }
+one_thr=$(median $t1) many_thr=$(median $tn)
+say "thrasher rounds/s, 1 key:$t1; $N keys:$tn"
 anon_end=$(anon_kb "$IPID")
 stop "$IPID"
+stop "$ONE_PID"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 judge() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == "<=") ? v <= t : v >= t; print ok ? "met" : "MISSED" }'; }
@@ -125,5 +142,5 @@ printf '%-52s %14s %14s %s\n' "full listing: RSS growth (MiB)" "$grow" "<= 64" "
 printf '%-52s %14s %14s %s\n' "full listing: RssAnon growth (MiB)" "$agrow" "-" info
 printf '%-52s %14s %14s %s\n' "full listing of every key (ms)" "$tfull" "-" info
 printf '%-52s %14s %14s %s\n' "GET present, wrk req/s (ratio to 1-key $one_wrk)" "$many_wrk" "$rw >= 0.9" "$(judge "$rw" '>=' 0.9)"
-printf '%-52s %14s %14s %s\n' "thrasher rounds/s (ratio to 1-key $one_thr)" "$many_thr" "$rt >= 0.9" "$(judge "$rt" '>=' 0.9)"
+printf '%-52s %14s %14s %s\n' "thrasher rounds/s, median of 3 (ratio to 1-key $one_thr)" "$many_thr" "$rt >= 0.9" "$(judge "$rt" '>=' 0.9)"
 stop_all
