@@ -19,8 +19,8 @@
 #      and its threads and descriptors after it; the rounds with --sync
 #   4. a 256 MiB PUT through the index at --replicas 3 vs three direct PUTs
 #      at once (one to each volume), the index's CPU in it vs the three
-#      senders', and its peak RSS meanwhile; at --replicas 1 vs one direct
-#      PUT
+#      senders', the same with --md5sum=false, and its peak RSS meanwhile;
+#      at --replicas 1 vs one direct PUT
 #   5. scale: an index of 1,000,000 keys vs one of 1 key (fetch rate,
 #      start-up time, memory, file size); the 1M-key file is cached in
 #      build/bench-1m.db
