@@ -162,7 +162,7 @@ int keylist_mark(const struct keylist_stamp *st, char *err) {
 
 int keylist_set(const char *key, size_t keylen, enum keylist_set set, char *err) {
     leveldb_writebatch_t *b = keylist_batch;
-    char t[MKV_KEY_MAX + 1], *lerr = NULL;
+    char t[MKV_KEY_MAX + 1];
 
     leveldb_writebatch_clear(b);
     for (int s = 0; s < KEYLIST_NSETS; s++) {
@@ -170,23 +170,19 @@ int keylist_set(const char *key, size_t keylen, enum keylist_set set, char *err)
         if (s == (int)set) leveldb_writebatch_put(b, t, n, "", 0);
         else leveldb_writebatch_delete(b, t, n);
     }
-    leveldb_write(keylist_db, keylist_wopts, b, &lerr);
-    leveldb_writebatch_clear(b);
-    return lerr ? failed(err, "write", lerr) : MKV_OK;
+    return keylist_flush(err);
 }
 
 int keylist_move(const char *key, size_t keylen, enum keylist_set from,
                  enum keylist_set to, char *err) {
     leveldb_writebatch_t *b = keylist_batch;
-    char t[MKV_KEY_MAX + 1], *lerr = NULL;
+    char t[MKV_KEY_MAX + 1];
 
     if (from == to) return MKV_OK;
     leveldb_writebatch_clear(b);
     if (from != KEYLIST_NONE) leveldb_writebatch_delete(b, t, tagged(t, from, key, keylen));
     if (to != KEYLIST_NONE) leveldb_writebatch_put(b, t, tagged(t, to, key, keylen), "", 0);
-    leveldb_write(keylist_db, keylist_wopts, b, &lerr);
-    leveldb_writebatch_clear(b);
-    return lerr ? failed(err, "write", lerr) : MKV_OK;
+    return keylist_flush(err);
 }
 
 void keylist_add(const char *key, size_t keylen, enum keylist_set set) {

@@ -121,25 +121,19 @@ static void do_list_failed(const char *why) {
     pthread_cond_signal(&store_loader_cv);
 }
 
-/* do_list_set -- key now belongs in set: tell the key list, unless it is
- * stale anyway; mu held. */
-static void do_list_set(const char *key, size_t keylen, enum keylist_set set) {
+/* do_list_update -- key moved from set was (KEYLIST_NSETS: not known,
+ * so it is written out of every other set) to set now: tell the key list,
+ * unless it is stale anyway. A key whose record put it in was is in the
+ * list there, or not yet while a rebuild has not reached it, so one
+ * delete and one put do (nothing when was == now); mu held. */
+static void do_list_update(const char *key, size_t keylen, enum keylist_set was,
+                           enum keylist_set now) {
     char lerr[MKV_ERRLEN];
-    int st = atomic_load(&store_list_state);
+    int st = atomic_load(&store_list_state), rc;
     if (st != LIST_READY && st != LIST_REBUILDING) return;
-    if (keylist_set(key, keylen, set, lerr) != MKV_OK) do_list_failed(lerr);
-}
-
-/* do_list_move -- as do_list_set, for a key whose record put it in set
- * from (KEYLIST_NONE: it had none): the list holds it there, or not yet
- * while a rebuild has not reached it, so one delete and one put do (and
- * nothing when from == to); mu held. */
-static void do_list_move(const char *key, size_t keylen, enum keylist_set from,
-                         enum keylist_set to) {
-    char lerr[MKV_ERRLEN];
-    int st = atomic_load(&store_list_state);
-    if (st != LIST_READY && st != LIST_REBUILDING) return;
-    if (keylist_move(key, keylen, from, to, lerr) != MKV_OK) do_list_failed(lerr);
+    rc = was == KEYLIST_NSETS ? keylist_set(key, keylen, now, lerr)
+                              : keylist_move(key, keylen, was, now, lerr);
+    if (rc != MKV_OK) do_list_failed(lerr);
 }
 
 /* do_set_now -- the set key's record in the file puts it in: KEYLIST_NONE
@@ -515,15 +509,7 @@ static int do_scan_chunk(datum *cursor, size_t n, char *err) {
  * it has no usable record; mu held. */
 static void do_list_resync(const char *key, size_t keylen) {
     enum keylist_set set = do_set_now(key, keylen);
-    do_list_set(key, keylen, set == KEYLIST_NSETS ? KEYLIST_NONE : set);
-}
-
-/* do_list_update -- key moved from set was (KEYLIST_NSETS: not known) to
- * set now; mu held. */
-static void do_list_update(const char *key, size_t keylen, enum keylist_set was,
-                           enum keylist_set now) {
-    if (was == KEYLIST_NSETS) do_list_set(key, keylen, now);
-    else do_list_move(key, keylen, was, now);
+    do_list_update(key, keylen, KEYLIST_NSETS, set == KEYLIST_NSETS ? KEYLIST_NONE : set);
 }
 
 /* do_rescan_all -- the key list again from the file, after a recovery
