@@ -137,7 +137,10 @@ int _gdbm_full_write(GDBM_FILE dbf, void *buffer, size_t size) {
 
     pthread_once(&dir_once, find_real);
     pthread_mutex_lock(&dir_mu);
-    if ((k = kept_of(dbf)) == NULL) { /* not watched: as libgdbm does */
+    /* Not watched, or nothing kept and too small to be the directory
+     * (every write of a small file): as libgdbm does, no look at the file
+     * offset. */
+    if ((k = kept_of(dbf)) == NULL || (k->size == 0 && size < atomic_load(&dir_min))) {
         pthread_mutex_unlock(&dir_mu);
         return real_write(dbf, buffer, size);
     }
