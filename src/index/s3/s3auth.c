@@ -105,30 +105,31 @@ static int is_hex64(const char *v) {
 
 /* payload_mode -- what x-amz-content-sha256 says; sets s->auth.payload,
  * s->dlen for aws-chunked, and an error for what we cannot check. */
+/* decoded_length -- an aws-chunked body's x-amz-decoded-content-length,
+ * or -1 with MissingContentLength set when it is absent or not a number. */
+static long long decoded_length(struct s3_req *s) {
+    const char *d = s3_header(s, "x-amz-decoded-content-length");
+    char *end;
+    long long n = d ? strtoll(d, &end, 10) : -1;
+    if (d == NULL || *d < '0' || *d > '9' || *end != '\0' || n < 0) {
+        s3_error(s, "MissingContentLength", "aws-chunked needs x-amz-decoded-content-length.");
+        return -1;
+    }
+    return n;
+}
+
 static void payload_mode(struct s3_req *s, const char *v) {
     if (strcmp(v, "UNSIGNED-PAYLOAD") == 0) {
         s->auth.payload = S3_PAY_UNSIGNED;
     } else if (strcmp(v, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") == 0) {
-        const char *d = s3_header(s, "x-amz-decoded-content-length");
-        char *end;
-        long long n = d ? strtoll(d, &end, 10) : -1;
-        if (d == NULL || *d < '0' || *d > '9' || *end != '\0' || n < 0) {
-            s3_error(s, "MissingContentLength",
-                     "aws-chunked needs x-amz-decoded-content-length.");
-            return;
-        }
+        long long n = decoded_length(s);
+        if (n < 0) return;
         s->auth.payload = S3_PAY_STREAMING;
         s->dlen = n;
     } else if (strcmp(v, "STREAMING-UNSIGNED-PAYLOAD-TRAILER") == 0) {
-        const char *d = s3_header(s, "x-amz-decoded-content-length");
         const char *t = s3_header(s, "x-amz-trailer");
-        char *end;
-        long long n = d ? strtoll(d, &end, 10) : -1;
-        if (d == NULL || *d < '0' || *d > '9' || *end != '\0' || n < 0) {
-            s3_error(s, "MissingContentLength",
-                     "aws-chunked needs x-amz-decoded-content-length.");
-            return;
-        }
+        long long n = decoded_length(s);
+        if (n < 0) return;
         if (t == NULL || strlen(t) >= sizeof(s->ch.trailer) ||
             checksum_kind_of(t) == CHECKSUM_NONE) {
             s3_error(s, "NotImplemented", "x-amz-trailer %s is not implemented by cmkv "
